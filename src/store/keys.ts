@@ -20,6 +20,14 @@ export function keys(prefix: string) {
     groupUsed: (device: string) => `${prefix}alloc:group:used:${device}`,
     groupByCid: (device: string) => `${prefix}alloc:group:cid:${device}`,
     groupUsers: (device: string, cid: string) => `${prefix}alloc:group:users:${device}:${cid}`,
+    /** Hash owner → {seq, config}: what each session/binding wants on one device. */
+    deviceContrib: (device: string) => `${prefix}dev:contrib:${device}`,
+    /** Hash: desiredRev, appliedRev, applied (JSON), syncState, lastError, lastCommitAt, commits. */
+    deviceState: (device: string) => `${prefix}dev:state:${device}`,
+    /** Set of the devices that have any state. */
+    deviceIndex: `${prefix}dev:index`,
+    /** Pub/sub channel: `device revision` each time a device records an applied revision. */
+    deviceApplied: `${prefix}dev:applied`,
   };
 }
 

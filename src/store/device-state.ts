@@ -1,0 +1,146 @@
+// Desired and applied configuration per device, in Redis.
+//
+// A device's desired state is the union of its *contributions*: each owner (a session, a VLAN
+// binding, …) writes the fragment it needs, and removing the owner's fragment takes exactly its
+// entries away unless another owner still wants them. Writes are one small Lua call (no
+// read-modify-write races between processes, no retries under load); the union is computed when the
+// pipeline reads it, once per coalesced sync. On a key conflict the newer contribution wins, which is
+// what REFER needs when a MAC moves to a new VTEP.
+import type { Redis } from 'ioredis';
+import { applyChange, emptyConfig, normalizeConfig, type DeviceConfig, ENTRY_KINDS } from '../model/device-config.ts';
+import type { Keys } from './keys.ts';
+
+export type SyncState = 'in-sync' | 'pending' | 'syncing' | 'failed';
+
+export interface DeviceStatus {
+  device: string;
+  desiredRevision: number;
+  appliedRevision: number;
+  syncState: SyncState;
+  lastError: { code: string; message: string; at: string } | null;
+  lastCommitAt: string | null;
+  commits: number;
+}
+
+// Input: KEYS[1] contrib hash, KEYS[2] state hash, KEYS[3] index set
+//        ARGV[1] device id, ARGV[2] owner, ARGV[3] fragment JSON, or '' to remove the owner's fragment
+// Output: the new desired revision (unchanged when removing an owner that had nothing)
+const SET_CONTRIBUTION = `
+if ARGV[3] == '' then
+  if redis.call('HDEL', KEYS[1], ARGV[2]) == 0 then
+    return tonumber(redis.call('HGET', KEYS[2], 'desiredRev') or '0')
+  end
+end
+local rev = redis.call('HINCRBY', KEYS[2], 'desiredRev', 1)
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[1], ARGV[2], '{"seq":' .. rev .. ',"config":' .. ARGV[3] .. '}')
+end
+redis.call('SADD', KEYS[3], ARGV[1])
+return rev
+`;
+
+// Input: KEYS[1] state hash; ARGV[1] revision, ARGV[2] applied config JSON, ARGV[3] ISO time,
+//        ARGV[4] channel, ARGV[5] device id, ARGV[6] '1' when a commit was made
+// Output: 1 when recorded, 0 when an equal or newer revision was already recorded
+const RECORD_APPLIED = `
+local cur = tonumber(redis.call('HGET', KEYS[1], 'appliedRev') or '0')
+local rev = tonumber(ARGV[1])
+if rev <= cur and redis.call('HEXISTS', KEYS[1], 'applied') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'appliedRev', rev, 'applied', ARGV[2], 'lastSyncAt', ARGV[3])
+redis.call('HDEL', KEYS[1], 'lastError')
+if ARGV[6] == '1' then
+  redis.call('HSET', KEYS[1], 'lastCommitAt', ARGV[3])
+  redis.call('HINCRBY', KEYS[1], 'commits', 1)
+end
+redis.call('PUBLISH', ARGV[4], ARGV[5] .. ' ' .. rev)
+return 1
+`;
+
+export class DeviceStateStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly k: Keys,
+  ) {}
+
+  /** Sets (or, with null, removes) one owner's fragment of a device's desired state. Returns the new revision. */
+  async setContribution(device: string, owner: string, fragment: DeviceConfig | null): Promise<number> {
+    const json = fragment ? JSON.stringify(normalizeConfig(fragment)) : '';
+    const rev = await this.redis.eval(SET_CONTRIBUTION, 3, this.k.deviceContrib(device), this.k.deviceState(device), this.k.deviceIndex, device, owner, json);
+    return Number(rev);
+  }
+
+  async contribution(device: string, owner: string): Promise<DeviceConfig | null> {
+    const raw = await this.redis.hget(this.k.deviceContrib(device), owner);
+    return raw ? (JSON.parse(raw) as { config: DeviceConfig }).config : null;
+  }
+
+  async owners(device: string): Promise<string[]> {
+    return this.redis.hkeys(this.k.deviceContrib(device));
+  }
+
+  /** The union of every contribution, with the revision it corresponds to (read atomically). */
+  async desired(device: string): Promise<{ revision: number; config: DeviceConfig }> {
+    const res = await this.redis.multi().hgetall(this.k.deviceContrib(device)).hget(this.k.deviceState(device), 'desiredRev').exec();
+    const contrib = (res?.[0]?.[1] ?? {}) as Record<string, string>;
+    const revision = Number(res?.[1]?.[1] ?? 0);
+    const frags = Object.values(contrib)
+      .map((raw) => JSON.parse(raw) as { seq: number; config: DeviceConfig })
+      .sort((a, b) => a.seq - b.seq);
+    let config = emptyConfig();
+    for (const f of frags) config = applyChange(config, { merge: f.config, remove: emptyConfig() });
+    return { revision, config };
+  }
+
+  async applied(device: string): Promise<{ revision: number; config: DeviceConfig }> {
+    const [rev, raw] = await this.redis.hmget(this.k.deviceState(device), 'appliedRev', 'applied');
+    return { revision: Number(rev ?? 0), config: raw ? (JSON.parse(raw) as DeviceConfig) : emptyConfig() };
+  }
+
+  /** Records what the device now has. Publishes `device revision` on the applied channel. */
+  async recordApplied(device: string, revision: number, config: DeviceConfig, opts: { committed: boolean; at?: Date }): Promise<boolean> {
+    const at = (opts.at ?? new Date()).toISOString();
+    const r = await this.redis.eval(
+      RECORD_APPLIED,
+      1,
+      this.k.deviceState(device),
+      revision,
+      JSON.stringify(normalizeConfig(config)),
+      at,
+      this.k.deviceApplied,
+      device,
+      opts.committed ? '1' : '0',
+    );
+    return Number(r) === 1;
+  }
+
+  async recordError(device: string, error: { code: string; message: string }): Promise<void> {
+    await this.redis.hset(this.k.deviceState(device), 'lastError', JSON.stringify({ ...error, at: new Date().toISOString() }));
+  }
+
+  async setSyncing(device: string, syncing: boolean): Promise<void> {
+    if (syncing) await this.redis.hset(this.k.deviceState(device), 'syncing', '1');
+    else await this.redis.hdel(this.k.deviceState(device), 'syncing');
+  }
+
+  async status(device: string): Promise<DeviceStatus> {
+    const h = await this.redis.hgetall(this.k.deviceState(device));
+    const desiredRevision = Number(h.desiredRev ?? 0);
+    const appliedRevision = Number(h.appliedRev ?? 0);
+    const lastError = h.lastError ? (JSON.parse(h.lastError) as DeviceStatus['lastError']) : null;
+    const syncState: SyncState = h.syncing ? 'syncing' : appliedRevision >= desiredRevision ? 'in-sync' : lastError ? 'failed' : 'pending';
+    return { device, desiredRevision, appliedRevision, syncState, lastError, lastCommitAt: h.lastCommitAt ?? null, commits: Number(h.commits ?? 0) };
+  }
+
+  async devices(): Promise<string[]> {
+    return (await this.redis.smembers(this.k.deviceIndex)).sort();
+  }
+
+  /** Forgets a device's state entirely (the device was deleted from the inventory). */
+  async drop(device: string): Promise<void> {
+    await this.redis.multi().del(this.k.deviceContrib(device), this.k.deviceState(device)).srem(this.k.deviceIndex, device).exec();
+  }
+}
+
+export function configSize(c: DeviceConfig): number {
+  return ENTRY_KINDS.reduce((n, k) => n + c[k].length, 0);
+}
