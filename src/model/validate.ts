@@ -27,8 +27,12 @@ export function issuesOf(error: z.ZodError, prefix: readonly PropertyKey[] = [])
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string, prefix: readonly PropertyKey[] = []): z.output<S> {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
-  const issues = issuesOf(r.error, prefix);
-  const first = issues[0]!;
+  throw invalidInput(what, issuesOf(r.error, prefix));
+}
+
+/** `invalid-input` whose one-line message names the first field at fault (rules beyond a schema use it too). */
+export function invalidInput(what: string, issues: FieldIssue[]): NvoError {
+  const first = issues[0] ?? { field: '', reason: 'is not valid' };
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
-  throw new NvoError('invalid-input', `invalid ${what}: ${first.field ? `${first.field}: ` : ''}${first.reason}${more}`, issues);
+  return new NvoError('invalid-input', `invalid ${what}: ${first.field ? `${first.field}: ` : ''}${first.reason}${more}`, issues);
 }
