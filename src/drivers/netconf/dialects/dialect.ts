@@ -1,0 +1,25 @@
+// A dialect's traits: what one family of devices needs beyond its templates. Quirks are hooks the
+// apply sequence consults, so framing and RPC code never learn about vendors.
+import type { Element } from '@xmldom/xmldom';
+import type { DeviceConfig, EntryKind } from '../../../model/device-config.ts';
+
+export interface DialectQuirks {
+  /** Send <validate> before the confirmed commit. yuma123 (netconfd 2.13) answers <ok/> to a
+   *  commit right after validate but applies nothing, so the lab dialect turns this off. */
+  validateBeforeCommit: boolean;
+}
+
+export interface DialectTraits {
+  name: string;
+  description: string;
+  /** Subtree filter that selects nvo's part of the configuration. */
+  filter: string;
+  /** Schema set under ../shared/yang the rendered payloads are checked against in tests. */
+  yangSet?: 'openconfig' | 'srlinux';
+  /** Entry kinds these devices learn from their control plane (BGP EVPN) instead of configuration;
+   *  they are not rendered and not compared. */
+  learned: EntryKind[];
+  quirks: DialectQuirks;
+  /** Reads nvo's part of a <data> reply back into a DeviceConfig (read-back and check). */
+  parse?: (data: Element) => DeviceConfig;
+}

@@ -1,0 +1,46 @@
+// The lab's own YANG module (lab/yang/nvo3-lab.yang), loaded by the test netconfd servers.
+import type { Element } from '@xmldom/xmldom';
+import { emptyConfig, normalizeConfig, type DeviceConfig } from '../../../model/device-config.ts';
+import { child, children, text } from '../xml.ts';
+import type { DialectTraits } from './dialect.ts';
+
+export const NVO3_LAB_NS = 'urn:nvo3:lab';
+
+function parse(data: Element): DeviceConfig {
+  const out = emptyConfig();
+  const root = children(data, 'nvo').find((e) => e.namespaceURI === NVO3_LAB_NS);
+  if (!root) return out;
+  const t = (e: Element, name: string) => text(child(e, name));
+  for (const v of children(root, 'vlan')) out.vlans.push({ id: Number(t(v, 'id')), name: t(v, 'name') ?? '' });
+  for (const v of children(root, 'vrf')) {
+    out.vrfs.push({
+      name: t(v, 'name') ?? '',
+      rd: t(v, 'rd') ?? '',
+      importTargets: children(v, 'import-target').map((e) => text(e) ?? ''),
+      exportTargets: children(v, 'export-target').map((e) => text(e) ?? ''),
+    });
+  }
+  for (const v of children(root, 'vni')) {
+    const vni = Number(t(v, 'id'));
+    const vrf = t(v, 'vrf');
+    const mcastGroup = t(v, 'mcast-group');
+    out.vnis.push({ vni, vlan: Number(t(v, 'vlan')), encapsulation: t(v, 'encapsulation') ?? '', ...(vrf ? { vrf } : {}), ...(mcastGroup ? { mcastGroup } : {}) });
+    for (const f of children(v, 'flood')) out.floods.push({ vni, vtep: t(f, 'vtep') ?? '' });
+    for (const m of children(v, 'mac')) out.macs.push({ vni, mac: t(m, 'address') ?? '', vtep: t(m, 'vtep') ?? '' });
+  }
+  for (const v of children(root, 'irb')) out.irbs.push({ vlan: Number(t(v, 'vlan')), vrf: t(v, 'vrf') ?? '', address: t(v, 'address') ?? '' });
+  for (const v of out.vrfs) {
+    v.importTargets.sort();
+    v.exportTargets.sort();
+  }
+  return normalizeConfig(out);
+}
+
+export const nvo3Lab: DialectTraits = {
+  name: 'nvo3-lab',
+  description: "nvo's own lab YANG module (urn:nvo3:lab), served by netconfd in the lab and the tests",
+  filter: `<nvo xmlns="${NVO3_LAB_NS}"/>`,
+  learned: [],
+  quirks: { validateBeforeCommit: false },
+  parse,
+};
