@@ -39,6 +39,27 @@ export function keys(prefix: string) {
     deviceIndex: `${prefix}dev:index`,
     /** Pub/sub channel: `device revision` each time a device records an applied revision. */
     deviceApplied: `${prefix}dev:applied`,
+    /** hNVEs as the admin provisions them (use case 3): hash id → JSON with the NVE's secret. */
+    hnves: `${prefix}inv:hnve`,
+    /** Messaging, transient (every key has a TTL): digest nonces → last nonce-count, transaction records, CSeq per call. */
+    msgNonce: (nonce: string) => `${prefix}msg:nonce:${nonce}`,
+    msgTx: (from: string, tid: string) => `${prefix}msg:tx:${from}:${tid}`,
+    msgCseq: (from: string, callId: string) => `${prefix}msg:cseq:${from}:${callId}`,
+    /** Pub/sub channel of one proxy process: requests to push to the NVEs connected to it. */
+    msgDeliver: (proc: string) => `${prefix}msg:deliver:${proc}`,
+    /** Registrar: hash per NVE (expires with the registration); zset NVE → expiry ms, reaped after the grace period. */
+    registration: (nve: string) => `${prefix}reg:nve:${nve}`,
+    registrationExpiry: `${prefix}reg:expiry`,
+    /** Tenant-proxy sessions: hash per call id; set of call ids per NVE; set of all. */
+    session: (callId: string) => `${prefix}sess:${callId}`,
+    sessionsOfNve: (nve: string) => `${prefix}sess:nve:${nve}`,
+    sessionIndex: `${prefix}sess:index`,
+    /** Network proxy: what one proxy did for a session (devices, allocations), to undo on BYE/CANCEL. */
+    branch: (proxy: string, callId: string) => `${prefix}np:branch:${proxy}:${callId}`,
+    branchCancelled: (callId: string) => `${prefix}np:cancel:${callId}`,
+    /** VNI membership per CID: hash MAC → JSON {vtep, nve, callId, pod, encapsulation}; set of CIDs with members. */
+    vniMembers: (cid: string) => `${prefix}np:members:${cid}`,
+    vniMemberIndex: `${prefix}np:members-index`,
   };
 }
 
