@@ -39,6 +39,20 @@ export function keys(prefix: string) {
     deviceIndex: `${prefix}dev:index`,
     /** Pub/sub channel: `device revision` each time a device records an applied revision. */
     deviceApplied: `${prefix}dev:applied`,
+    /** Pipeline: fenced per-device sync lock (value = fence token) and the counter that issues tokens;
+     *  the counter also names the one waiting sync job per device (`sync.<device>.<epoch>`). */
+    syncLock: (device: string) => `${prefix}dev:sync:lock:${device}`,
+    syncEpoch: (device: string) => `${prefix}dev:sync:epoch:${device}`,
+    /** Hash owner → JSON {seq, code, message, …}: contributions a device refused, left out of its syncs. */
+    syncQuarantine: (device: string) => `${prefix}dev:sync:quarantine:${device}`,
+    /** JSON {revision, code, message, …}: the last permanent failure no single owner could be blamed for. */
+    syncFailure: (device: string) => `${prefix}dev:sync:failure:${device}`,
+    /** Set of devices whose next sync reads the device back first (drift repair). */
+    syncRepair: `${prefix}dev:sync:repair`,
+    /** Pub/sub channel: `device revision` each time a sync fails permanently (details in the keys above). */
+    deviceSyncFailed: `${prefix}dev:sync-failed`,
+    /** BullMQ's own prefix, so its keys sit under ours too. */
+    bullPrefix: `${prefix}bull`,
     /** hNVEs as the admin provisions them (use case 3): hash id → JSON with the NVE's secret. */
     hnves: `${prefix}inv:hnve`,
     /** Messaging, transient (every key has a TTL): digest nonces → last nonce-count, transaction records, CSeq per call. */
