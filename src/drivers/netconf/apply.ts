@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { ENTRY_KINDS, entryKey, stableJson, type DeviceChange, type DeviceConfig, type EntryKind } from '../../model/device-config.ts';
 import * as caps from './capabilities.ts';
 import type { Dialect } from './dialects/registry.ts';
+import { notRenderedKinds } from './dialects/dialect.ts';
 import type { DeviceIdentity } from './dialects/render-model.ts';
 import { NetconfError } from './netconf-error.ts';
 import * as op from './operations.ts';
@@ -120,7 +121,7 @@ async function verify(s: NetconfSession, change: DeviceChange, dialect: Dialect)
   if (!dialect.parse) return undefined;
   const data = await op.getConfig(s, 'running', dialect.filter);
   const got = dialect.parse(data);
-  const wrong = readBackProblems(got, change, dialect.learned);
+  const wrong = readBackProblems(got, change, notRenderedKinds(dialect));
   if (wrong.length) throw new NetconfError('readback-mismatch', `${s.where}: after commit the device does not hold what was sent: ${wrong.slice(0, 5).join('; ')}`, { problems: wrong }, false);
   return got;
 }

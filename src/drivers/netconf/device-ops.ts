@@ -5,6 +5,7 @@ import { diffConfig, normalizeConfig, ENTRY_KINDS, entryKey, stableJson, type De
 import { invalid } from '../../errors.ts';
 import { applyDeviceChange, type ApplyOptions, type ApplyResult } from './apply.ts';
 import { getDialect, type Dialect } from './dialects/registry.ts';
+import { notRenderedKinds } from './dialects/dialect.ts';
 import * as op from './operations.ts';
 import { NetconfSession, type SessionOptions } from './rpc.ts';
 
@@ -95,7 +96,7 @@ export function compareConfigs(running: DeviceConfig, desired: DeviceConfig, ski
 /** Running vs desired: what is missing, extra or different. */
 export async function checkDevice(device: Device, desired: DeviceConfig, extra?: Partial<SessionOptions>): Promise<CheckResult> {
   const { config } = await getRunning(device, extra);
-  return compareConfigs(config, normalizeConfig(desired), dialectOf(device).learned);
+  return compareConfigs(config, normalizeConfig(desired), notRenderedKinds(dialectOf(device)));
 }
 
 /** Applies one change (the sync job's call). */

@@ -16,10 +16,14 @@ export interface DialectTraits {
   filter: string;
   /** Schema set under ../shared/yang the rendered payloads are checked against in tests. */
   yangSet?: 'openconfig' | 'srlinux';
-  /** Entry kinds these devices learn from their control plane (BGP EVPN) instead of configuration;
-   *  they are not rendered and not compared. */
-  learned: EntryKind[];
+  /** Entry kinds this dialect does not render, with the reason (most often: the devices learn them
+   *  from BGP EVPN instead of configuration). They are neither sent nor compared. */
+  notRendered: Partial<Record<EntryKind, string>>;
   quirks: DialectQuirks;
   /** Reads nvo's part of a <data> reply back into a DeviceConfig (read-back and check). */
   parse?: (data: Element) => DeviceConfig;
+}
+
+export function notRenderedKinds(d: DialectTraits): EntryKind[] {
+  return Object.keys(d.notRendered) as EntryKind[];
 }

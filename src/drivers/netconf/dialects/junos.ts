@@ -5,6 +5,6 @@ export const junos: DialectTraits = {
   name: 'junos',
   description: 'Juniper Junos <configuration> (vlans with vxlan vni, routing-instances, static remote VTEPs)',
   filter: '<configuration><vlans/><routing-instances/><switch-options/></configuration>',
-  learned: [],
+  notRendered: {},
   quirks: { validateBeforeCommit: true },
 };

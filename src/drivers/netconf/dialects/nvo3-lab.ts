@@ -40,7 +40,7 @@ export const nvo3Lab: DialectTraits = {
   name: 'nvo3-lab',
   description: "nvo's own lab YANG module (urn:nvo3:lab), served by netconfd in the lab and the tests",
   filter: `<nvo xmlns="${NVO3_LAB_NS}"/>`,
-  learned: [],
+  notRendered: {},
   quirks: { validateBeforeCommit: false },
   parse,
 };

@@ -7,6 +7,10 @@ export const openconfig: DialectTraits = {
   description: 'OpenConfig network-instance / VLAN / EVPN (vendor-neutral models, BGP EVPN control plane)',
   filter: '<network-instances xmlns="http://openconfig.net/yang/network-instance"/>',
   yangSet: 'openconfig',
-  learned: ['floods', 'macs'],
+  notRendered: {
+    floods: 'remote VTEPs are learned from BGP EVPN route type 3 (OpenConfig has them as state only)',
+    macs: 'remote MACs are learned from BGP EVPN route type 2 (OpenConfig mac-table entries point at interfaces, not VTEPs)',
+    irbs: 'gateway interfaces are provisioned with the routed-VLAN interfaces outside nvo in this dialect',
+  },
   quirks: { validateBeforeCommit: true },
 };

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import type { DeviceChange, DeviceConfig } from '../../../model/device-config.ts';
 import { NvoError } from '../../../errors.ts';
-import type { DialectTraits } from './dialect.ts';
+import { notRenderedKinds, type DialectTraits } from './dialect.ts';
 import { junos } from './junos.ts';
 import { nvo3Lab } from './nvo3-lab.ts';
 import { openconfig } from './openconfig.ts';
@@ -28,6 +28,8 @@ export interface Dialect extends DialectTraits {
 // An environment of our own: helpers registered here never leak into other Handlebars users.
 const hbs = Handlebars.create();
 hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+// For device models with a single-valued leaf where nvo has a list (SR Linux export-rt).
+hbs.registerHelper('first', (a: unknown) => (Array.isArray(a) ? a.slice(0, 1) : []));
 
 const compiled = new Map<string, Dialect>();
 
@@ -49,7 +51,7 @@ export function getDialect(name: string): Dialect {
   const dialect: Dialect = {
     ...traits,
     render(change, device) {
-      const model = renderModel(change, device, traits.learned);
+      const model = renderModel(change, device, notRenderedKinds(traits));
       return model.empty ? '' : template(model).replace(/\n\s*\n/g, '\n').trim() + '\n';
     },
     parseConfig(xml) {

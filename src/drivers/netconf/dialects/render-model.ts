@@ -10,7 +10,7 @@ export interface DeviceIdentity {
 
 export interface VniGroup {
   vni: number;
-  /** 'merge': the VNI itself is created or changed; 'remove': it goes; 'none': only children change. */
+  /** 'merge': the VNI itself is created or changed; 'remove': it goes (entry = what it was); 'none': only children change. */
   op: 'merge' | 'remove' | 'none';
   entry?: VniEntry;
   floods: { merge: FloodEntry[]; remove: FloodEntry[] };
@@ -38,7 +38,7 @@ export function renderModel(change: DeviceChange, device: DeviceIdentity, skip: 
     return g;
   };
   const vnis = keep('vnis');
-  for (const e of vnis.remove) group(e.vni).op = 'remove';
+  for (const e of vnis.remove) Object.assign(group(e.vni), { op: 'remove', entry: e });
   for (const e of vnis.merge) Object.assign(group(e.vni), { op: 'merge', entry: e });
   for (const kind of ['floods', 'macs'] as const) {
     const k = keep(kind);

@@ -6,8 +6,13 @@ export const srlinux: DialectTraits = {
   name: 'srlinux',
   description: 'Nokia SR Linux native YANG (mac-vrf / ip-vrf network instances, vxlan tunnel interfaces)',
   filter:
-    '<network-instance xmlns="urn:nokia.com:srlinux:net-inst:network-instance"/><tunnel-interface xmlns="urn:nokia.com:srlinux:tunnel-interfaces:tunnel-interface"/>',
+    '<network-instance xmlns="urn:nokia.com:srlinux:net-inst:network-instance"/><tunnel-interface xmlns="urn:nokia.com:srlinux:vxlan:tunnel-interfaces"/>',
   yangSet: 'srlinux',
-  learned: ['floods'],
+  notRendered: {
+    vlans: 'SR Linux binds VLANs on subinterfaces of access ports, which nvo does not own',
+    floods: 'remote VTEPs are learned from BGP EVPN route type 3',
+    macs: 'remote MACs are learned from BGP EVPN route type 2 (static-mac destinations are local subinterfaces)',
+    irbs: 'irb subinterfaces are provisioned outside nvo in this dialect',
+  },
   quirks: { validateBeforeCommit: true },
 };
