@@ -15,8 +15,6 @@ export type ErrorCode =
   | 'conflict' // 409: duplicate, or still in use
   | 'exhausted' // 503: a pool has no free value
   | 'unavailable' // 503: a dependency (Redis, a device) is unreachable
-  | 'device-failed' // 500: a device refused its configuration for good; the message is the device's own words
-  | 'timeout' // 504: a device or a peer did not finish before the deadline
   | 'timeout' // 504: a device did not apply the change before the deadline
   | 'device-error' // 500: a device refused the change; the message is the device's own words
   | 'internal'; // 500
@@ -29,8 +27,6 @@ const httpStatus: Record<ErrorCode, number> = {
   conflict: 409,
   exhausted: 503,
   unavailable: 503,
-  'device-failed': 500,
-  timeout: 504,
   timeout: 504,
   'device-error': 500,
   internal: 500,
