@@ -3,7 +3,7 @@
 // inside one optimistic transaction, so two processes can never leave a pod pointing at a deleted
 // device, and an error leaves Redis exactly as it was.
 import type { ChainableCommander, Redis } from 'ioredis';
-import { NvoError, conflict, notFound } from '../errors.ts';
+import { NvoError, conflict, notFound, type FieldIssue } from '../errors.ts';
 import { stableJson } from '../model/device-config.ts';
 import {
   INVENTORY_KINDS,
@@ -24,7 +24,7 @@ import type { Device } from '../model/device.ts';
 import type { Pod } from '../model/pod.ts';
 import { defaultSettings, settingsSchema, type Settings } from '../model/settings.ts';
 import type { Tenant } from '../model/tenant.ts';
-import { invalidInput, parseInput } from '../model/validate.ts';
+import { formatPath, invalidInput, parseInput } from '../model/validate.ts';
 import { keys, type Keys } from './keys.ts';
 import { connectRedis, keyPrefix } from './redis.ts';
 import { TxRunner, type Tx } from './redis-tx.ts';
@@ -38,6 +38,11 @@ export interface Change {
 
 const canon = (value: unknown) => stableJson(value);
 
+export interface InventoryStoreOptions {
+  /** Rules the layers above add without the store importing them (the dialect registry): issues with paths relative to the device. */
+  deviceRules?: (device: Device) => FieldIssue[];
+}
+
 function conflictOn(field: string, message: string, details: Record<string, unknown> = {}): NvoError {
   return new NvoError('conflict', message, [{ field, reason: message }], details);
 }
@@ -49,14 +54,16 @@ export class InventoryStore {
   constructor(
     readonly redis: Redis,
     prefix: string = keyPrefix(),
+    private readonly opts: InventoryStoreOptions = {},
   ) {
     this.k = keys(prefix);
     this.tx = new TxRunner(redis);
   }
 
   /** A store on its own connection (REDIS_URL, NVO_PREFIX); `close()` ends it. */
-  static open(opts: { url?: string; prefix?: string; name?: string; maxRetriesPerRequest?: number } = {}): InventoryStore {
-    const store = new InventoryStore(connectRedis(opts.url, { name: opts.name ?? 'nvo-inventory', maxRetriesPerRequest: opts.maxRetriesPerRequest }), opts.prefix);
+  static open(opts: InventoryStoreOptions & { url?: string; prefix?: string; name?: string; maxRetriesPerRequest?: number } = {}): InventoryStore {
+    const redis = connectRedis(opts.url, { name: opts.name ?? 'nvo-inventory', maxRetriesPerRequest: opts.maxRetriesPerRequest });
+    const store = new InventoryStore(redis, opts.prefix, opts);
     store.owned = true;
     return store;
   }
@@ -118,7 +125,7 @@ export class InventoryStore {
 
   async create<K extends InventoryKind>(kind: K, input: unknown): Promise<EntityOf[K]> {
     const info = KIND_INFO[kind];
-    const entity = parseInput(info.schema, input, info.what) as EntityOf[K];
+    const entity = this.parse(kind, input);
     const id = idOf(kind, entity);
     const hash = this.k.inventory(kind);
     return this.tx.run(async (tx) => {
@@ -138,7 +145,7 @@ export class InventoryStore {
       if (given !== undefined && given !== id) throw invalidInput(info.what, [{ field: info.idField, reason: `'${String(given)}' differs from '${id}' in the path; ids cannot be renamed` }]);
       body = { ...body, [info.idField]: id };
     }
-    const entity = parseInput(info.schema, body, info.what) as EntityOf[K];
+    const entity = this.parse(kind, body);
     const hash = this.k.inventory(kind);
     return this.tx.run(async (tx) => {
       await tx.watch(hash);
@@ -173,7 +180,7 @@ export class InventoryStore {
 
   async apply(input: unknown, opts: { dryRun?: boolean } = {}): Promise<Change[]> {
     const doc = parseInput(inventorySchema, input, 'inventory');
-    const issues = inventoryIssues(doc);
+    const issues = [...doc.devices.flatMap((d, i) => this.deviceRules(d, ['devices', i])), ...inventoryIssues(doc)];
     if (issues.length) throw invalidInput('inventory', issues);
     const settings = doc.settings ?? defaultSettings();
     return this.tx.run(async (tx) => {
@@ -210,7 +217,21 @@ export class InventoryStore {
     });
   }
 
-  // ---- rules that need what Redis holds ----
+  // ---- rules ----
+
+  private parse<K extends InventoryKind>(kind: K, input: unknown): EntityOf[K] {
+    const info = KIND_INFO[kind];
+    const entity = parseInput(info.schema, input, info.what) as EntityOf[K];
+    if (kind === 'device') {
+      const issues = this.deviceRules(entity as Device, []);
+      if (issues.length) throw invalidInput(info.what, issues);
+    }
+    return entity;
+  }
+
+  private deviceRules(device: Device, at: PropertyKey[]): FieldIssue[] {
+    return (this.opts.deviceRules?.(device) ?? []).map((i) => ({ ...i, field: formatPath([...at, ...splitPath(i.field)]) }));
+  }
 
   private async view(tx: Tx, which: (keyof InventoryView)[]): Promise<InventoryView> {
     const out: Record<keyof InventoryView, Map<string, unknown>> = { tenants: new Map(), devices: new Map(), pods: new Map(), vnis: new Map() };
@@ -261,8 +282,8 @@ export class InventoryStore {
   /** Inventory entities that name this one (a pod naming a device, a mapping naming a tenant). */
   private async checkReferencedBy(tx: Tx, kind: InventoryKind, id: string): Promise<void> {
     if (kind === 'device') {
-      const pods = podsUsingDevice(id, (await this.view(tx, ['pods'])).pods.values());
-      if (pods.length) throw conflict(`device '${id}' is still listed by pod '${pods.map((p) => p.id).join("', '")}'`, { pods: pods.map((p) => p.id) });
+      const pods = podsUsingDevice(id, (await this.view(tx, ['pods'])).pods.values()).map((p) => p.id).sort();
+      if (pods.length) throw conflict(`device '${id}' is still listed by pod${pods.length > 1 ? 's' : ''} '${pods.join("', '")}'`, { pods });
     } else if (kind === 'tenant') {
       const hash = this.k.inventory('vni');
       await tx.watch(hash);
@@ -291,4 +312,11 @@ export class InventoryStore {
     }
     return null;
   }
+}
+
+/** `a.b[2].c` → ['a', 'b', 2, 'c'], so a rule's relative path can be put under a document path. */
+function splitPath(field: string): PropertyKey[] {
+  const out: PropertyKey[] = [];
+  for (const m of field.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) out.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
+  return out;
 }
