@@ -15,12 +15,17 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 export const LAB_YANG = resolve(here, 'yang/nvo3-lab.yang');
 
-export interface NetconfServerOptions {
-  count?: number;
+export interface InstanceOptions {
   /** Limit netconfd to one framing (`--protocols`); both by default. */
   protocols?: '1.0' | '1.1' | 'both';
   /** `running` gives :writable-running and drops :candidate. */
   target?: 'candidate' | 'running';
+}
+
+export interface NetconfServerOptions extends InstanceOptions {
+  count?: number;
+  /** Per-instance options (overrides count); unset fields fall back to the shared ones. */
+  instances?: InstanceOptions[];
   /** Extra YANG modules netconfd loads; the lab module always. */
   modules?: string[];
 }
@@ -54,7 +59,8 @@ export async function startNetconfServers(opts: NetconfServerOptions = {}): Prom
   for (const bin of ['/usr/sbin/netconfd', '/usr/sbin/sshd', '/usr/sbin/netconf-subsystem', '/usr/bin/unshare']) {
     if (!existsSync(bin)) throw new Error(`${bin} is missing (Debian packages netconfd, openssh-server, util-linux)`);
   }
-  const count = opts.count ?? 1;
+  const perInstance = opts.instances ?? Array.from({ length: opts.count ?? 1 }, () => ({}));
+  const count = perInstance.length;
   const dir = mkdtempSync(join(tmpdir(), 'nvo-netconf-'));
   chmodSync(dir, 0o755); // the login user's netconf-subsystem must reach the sockets
   const children: ChildProcess[] = [];
@@ -86,9 +92,10 @@ export async function startNetconfServers(opts: NetconfServerOptions = {}): Prom
         `--log=${join(d, 'netconfd.log')}`,
         '--log-level=warn',
       ];
-      if (opts.protocols === '1.0') args.push('--protocols=netconf1.0');
-      if (opts.protocols === '1.1') args.push('--protocols=netconf1.1');
-      if (opts.target === 'running') args.push('--target=running');
+      const o = { ...opts, ...perInstance[i] };
+      if (o.protocols === '1.0') args.push('--protocols=netconf1.0');
+      if (o.protocols === '1.1') args.push('--protocols=netconf1.1');
+      if (o.target === 'running') args.push('--target=running');
       const child = spawn('/usr/sbin/netconfd', args, { env: { ...process.env, HOME: join(d, 'home') }, stdio: 'ignore', detached: true });
       children.push(child);
       await waitFor(() => existsSync(join(d, 'ncxserver.sock')), 10_000, () => `netconfd ${i} did not create its socket (${tail(join(d, 'netconfd.log'))})`);
