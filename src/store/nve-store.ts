@@ -1,0 +1,63 @@
+// hNVEs as the admin provisions them (use case 3), in one Redis hash id → JSON. The secret is kept
+// in clear because the digest needs it (HMAC key); views never show it.
+import type { Redis } from 'ioredis';
+import { conflict, notFound } from '../errors.ts';
+import { hnveSchema, type Hnve } from '../model/hnve.ts';
+import type { Pod } from '../model/pod.ts';
+import { invalidInput, parseInput } from '../model/validate.ts';
+import type { Keys } from './keys.ts';
+
+export interface PodReader {
+  getPod(id: string): Promise<Pod | null>;
+}
+
+export class NveStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly k: Keys,
+    private readonly pods: PodReader,
+  ) {}
+
+  async get(id: string): Promise<Hnve | null> {
+    const raw = await this.redis.hget(this.k.hnves, id);
+    return raw ? (JSON.parse(raw) as Hnve) : null;
+  }
+
+  async show(id: string): Promise<Hnve> {
+    const h = await this.get(id);
+    if (!h) throw notFound('hNVE', id);
+    return h;
+  }
+
+  async list(): Promise<Hnve[]> {
+    const all = await this.redis.hgetall(this.k.hnves);
+    return Object.keys(all)
+      .sort()
+      .map((id) => JSON.parse(all[id]!) as Hnve);
+  }
+
+  async secretOf(id: string): Promise<string | null> {
+    return (await this.get(id))?.secret ?? null;
+  }
+
+  /** Adds or, with `replace`, updates an hNVE. The pod must exist. */
+  async put(input: unknown, opts: { replace?: boolean } = {}): Promise<Hnve> {
+    const h = parseInput(hnveSchema, input, 'hNVE');
+    if (!(await this.pods.getPod(h.pod))) throw invalidInput('hNVE', [{ field: 'pod', reason: `no pod '${h.pod}'` }]);
+    if (opts.replace) {
+      if (!(await this.redis.hexists(this.k.hnves, h.id))) throw notFound('hNVE', h.id);
+      await this.redis.hset(this.k.hnves, h.id, JSON.stringify(h));
+    } else if (!(await this.redis.hsetnx(this.k.hnves, h.id, JSON.stringify(h)))) {
+      throw conflict(`hNVE '${h.id}' already exists`, { kind: 'hnve', id: h.id });
+    }
+    return h;
+  }
+
+  /** Removes an hNVE that has no sessions left. */
+  async remove(id: string): Promise<void> {
+    if (!(await this.redis.hexists(this.k.hnves, id))) throw notFound('hNVE', id);
+    const sessions = await this.redis.scard(this.k.sessionsOfNve(id));
+    if (sessions > 0) throw conflict(`hNVE '${id}' still has ${sessions} session(s); BYE them or let its registration expire first`, { kind: 'hnve', id, sessions });
+    await this.redis.hdel(this.k.hnves, id);
+  }
+}
