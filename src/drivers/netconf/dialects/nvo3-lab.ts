@@ -25,9 +25,9 @@ function parse(data: Element): DeviceConfig {
     const vrf = t(v, 'vrf');
     const mcastGroup = t(v, 'mcast-group');
     out.vnis.push({ vni, vlan: Number(t(v, 'vlan')), encapsulation: t(v, 'encapsulation') ?? '', ...(vrf ? { vrf } : {}), ...(mcastGroup ? { mcastGroup } : {}) });
-    for (const f of children(v, 'flood')) out.floods.push({ vni, vtep: t(f, 'vtep') ?? '' });
-    for (const m of children(v, 'mac')) out.macs.push({ vni, mac: t(m, 'address') ?? '', vtep: t(m, 'vtep') ?? '' });
   }
+  for (const f of children(root, 'flood')) out.floods.push({ vni: Number(t(f, 'vni')), vtep: t(f, 'vtep') ?? '' });
+  for (const m of children(root, 'mac')) out.macs.push({ vni: Number(t(m, 'vni')), mac: t(m, 'address') ?? '', vtep: t(m, 'vtep') ?? '' });
   for (const v of children(root, 'irb')) out.irbs.push({ vlan: Number(t(v, 'vlan')), vrf: t(v, 'vrf') ?? '', address: t(v, 'address') ?? '' });
   for (const v of out.vrfs) {
     v.importTargets.sort();

@@ -1,6 +1,6 @@
-// What every dialect template renders: a DeviceChange regrouped the way device models nest it.
-// Flood lists and MACs hang under their VNI, so a removed VNI takes its children with it and the
-// template emits one element per VNI (never the same list entry twice in one edit).
+// What every dialect template renders: a DeviceChange regrouped per VNI, the way most device models
+// nest flood lists and MACs, so a template emits one element per VNI (never the same list entry
+// twice in one edit).
 import type { DeviceChange, DeviceConfig, EntryKind, FloodEntry, MacEntry, VniEntry } from '../../../model/device-config.ts';
 
 export interface DeviceIdentity {
@@ -43,8 +43,9 @@ export function renderModel(change: DeviceChange, device: DeviceIdentity, skip: 
   for (const kind of ['floods', 'macs'] as const) {
     const k = keep(kind);
     for (const e of k.merge) (group(e.vni)[kind].merge as unknown[]).push(e);
-    // children of a removed VNI go with it (RFC 6241 §7.2 "remove" deletes the subtree)
-    for (const e of k.remove) if (group(e.vni).op !== 'remove') (group(e.vni)[kind].remove as unknown[]).push(e);
+    // Kept even under a removed VNI: models that nest them lose them with the VNI, and "remove"
+    // (RFC 6241 §7.2) is no error when the entry is already gone; flat models need them.
+    for (const e of k.remove) (group(e.vni)[kind].remove as unknown[]).push(e);
   }
   const model: RenderModel = {
     device,
