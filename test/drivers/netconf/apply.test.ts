@@ -99,10 +99,11 @@ describe('apply on two netconfd instances', () => {
 });
 
 describe('a YANG violation on the device', () => {
-  for (const [what, bad, pathPart, message] of [
+  const cases: [string, DeviceConfig, string, string][] = [
     ['VLAN 5000', { ...emptyConfig(), vlans: [{ id: 10, name: 'ok' }, { id: 5000, name: 'too-big' }] }, "vlan[nvo:id='5000']", 'value not in range'],
     ['a bad MAC', { ...v1, macs: [{ vni: 5010, mac: 'zz:00:00:00:00:01', vtep: '192.0.2.12' }] }, 'mac', 'pattern'],
-  ] as const) {
+  ];
+  for (const [what, bad, pathPart, message] of cases) {
     it(`${what}: typed rpc-error with the device's path and message; candidate discarded, lock released, running unchanged`, async () => {
       const device = tors[0]!;
       const before = await applyToDevice(device, diffConfig(emptyConfig(), { ...emptyConfig(), vlans: [{ id: 99, name: 'before' }] }));

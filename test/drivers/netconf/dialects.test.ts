@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DOMParser } from '@xmldom/xmldom';
+import { DOMParser, type Document, type Node } from '@xmldom/xmldom';
 import { afterAll, describe, expect, it } from 'vitest';
 import { diffConfig, emptyConfig, type DeviceConfig } from '../../../src/model/device-config.ts';
 import { TEMPLATE_ROOT, dialectNames, getDialect } from '../../../src/drivers/netconf/dialects/registry.ts';
@@ -44,7 +44,7 @@ function wellFormed(xml: string): Document {
   const errors: string[] = [];
   const doc = new DOMParser({ onError: (level, msg) => void (level !== 'warning' && errors.push(msg)) }).parseFromString(`<config>${xml}</config>`, 'text/xml');
   expect(errors).toEqual([]);
-  return doc as unknown as Document;
+  return doc;
 }
 
 describe('dialect registry', () => {
@@ -132,7 +132,7 @@ for (const name of dialectNames()) {
         if (n.nodeType === 3 && n.nodeValue?.trim()) texts.push(n.nodeValue.trim());
         for (let c = n.firstChild; c; c = c.nextSibling) walk(c);
       };
-      walk(doc.documentElement);
+      walk(doc.documentElement!);
       const all = texts.join('\n');
       // every string the dialect renders arrives intact, as text (not markup)
       const rendered = Object.values(strings).filter((s) => all.includes(s));
