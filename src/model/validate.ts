@@ -12,7 +12,9 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 export function issuesOf(error: z.ZodError, prefix: readonly PropertyKey[] = []): FieldIssue[] {
-  return error.issues.map((i) => {
+  // An unknown key first: a typo'd `subnett` also makes `subnet` missing, and the typo is the cause.
+  const ordered = [...error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+  return ordered.map((i) => {
     let reason = i.message;
     if (i.code === 'unrecognized_keys') {
       reason = `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `'${k}'`).join(', ')}`;

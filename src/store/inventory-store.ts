@@ -63,6 +63,8 @@ export class InventoryStore {
   /** A store on its own connection (REDIS_URL, NVO_PREFIX); `close()` ends it. */
   static open(opts: InventoryStoreOptions & { url?: string; prefix?: string; name?: string; maxRetriesPerRequest?: number } = {}): InventoryStore {
     const redis = connectRedis(opts.url, { name: opts.name ?? 'nvo-inventory', maxRetriesPerRequest: opts.maxRetriesPerRequest });
+    // Failures reach the caller through the rejected commands; without a listener ioredis prints each one.
+    redis.on('error', () => undefined);
     const store = new InventoryStore(redis, opts.prefix, opts);
     store.owned = true;
     return store;
@@ -71,14 +73,16 @@ export class InventoryStore {
 
   async close(): Promise<void> {
     await this.tx.close();
-    if (this.owned) await this.redis.quit().catch(() => this.redis.disconnect());
+    if (!this.owned) return;
+    if (this.redis.status === 'ready') await this.redis.quit().catch(() => this.redis.disconnect());
+    else this.redis.disconnect();
   }
 
   // ---- reads ----
 
   async get<K extends InventoryKind>(kind: K, id: string): Promise<EntityOf[K] | null> {
     const raw = await this.redis.hget(this.k.inventory(kind), id);
-    return raw ? (JSON.parse(raw) as EntityOf[K]) : null;
+    return raw ? decode(kind, raw) : null;
   }
 
   /** Like `get`, but a missing entity is a `not-found` error. */
@@ -97,7 +101,7 @@ export class InventoryStore {
     const all = await this.redis.hgetall(this.k.inventory(kind));
     return Object.keys(all)
       .sort()
-      .map((id) => JSON.parse(all[id]!) as EntityOf[K]);
+      .map((id) => decode(kind, all[id]!));
   }
 
   async getSettings(): Promise<Settings> {
@@ -312,6 +316,13 @@ export class InventoryStore {
     }
     return null;
   }
+}
+
+/** Stored JSON has sorted keys (canonical, for comparison); people and clients get the schema's order. */
+function decode<K extends InventoryKind>(kind: K, raw: string): EntityOf[K] {
+  const value: unknown = JSON.parse(raw);
+  const r = KIND_INFO[kind].schema.safeParse(value);
+  return (r.success ? r.data : value) as EntityOf[K];
 }
 
 /** `a.b[2].c` → ['a', 'b', 2, 'c'], so a rule's relative path can be put under a document path. */

@@ -29,7 +29,7 @@ export class TxRunner {
   ) {}
 
   async run<T>(body: (tx: Tx) => Promise<TxOutcome<T>>): Promise<T> {
-    const conn = this.idle.pop() ?? this.base.duplicate();
+    const conn = this.idle.pop() ?? this.fresh();
     let healthy = true;
     try {
       for (let attempt = 1; ; attempt++) {
@@ -61,6 +61,12 @@ export class TxRunner {
       if (healthy && !this.closed && this.idle.length < this.maxIdle) this.idle.push(conn);
       else conn.disconnect();
     }
+  }
+
+  private fresh(): Redis {
+    const conn = this.base.duplicate();
+    conn.on('error', () => undefined); // reported through the failed command instead
+    return conn;
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,14 @@
+// Every command group, in the order `nvo --help` lists them. A new group is one file and one line here.
+import type { Command } from 'commander';
+import type { CliContext } from '../context.ts';
+import { registerApply } from './apply.ts';
+import { registerDevice } from './device.ts';
+import { registerPod } from './pod.ts';
+import { registerServe } from './serve.ts';
+import { registerSettings } from './settings.ts';
+import { registerTenant } from './tenant.ts';
+import { registerVni } from './vni.ts';
+
+export type RegisterCommands = (program: Command, ctx: CliContext) => void;
+
+export const commandGroups: RegisterCommands[] = [registerTenant, registerDevice, registerPod, registerVni, registerSettings, registerApply, registerServe];

@@ -1,0 +1,157 @@
+// The `nvo` executable as users run it: a child process on the real Redis, under this test's prefix.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { testRedis, type TestRedis } from '../support/redis.ts';
+
+const BIN = new URL('../../bin/nvo.js', import.meta.url).pathname;
+const LAB = new URL('../../lab/inventory.yaml', import.meta.url).pathname;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let t: TestRedis;
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'nvo-cli-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+beforeEach(async () => {
+  t = await testRedis();
+});
+afterEach(async () => {
+  await t.cleanup();
+});
+
+function nvo(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NVO_PREFIX: t.prefix, NVO_ADMIN_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function file(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+/** Runs a command that must fail with `code` and one stderr line matching `line`, changing nothing. */
+async function fails(args: string[], code: number, line: RegExp): Promise<void> {
+  const before = await t.snapshot();
+  const r = await nvo(args);
+  expect(r.code, r.stderr).toBe(code);
+  expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(r.stderr).toMatch(/^nvo: error: /);
+  expect(r.stderr).toMatch(line);
+  expect(await t.snapshot()).toBe(before);
+}
+
+describe('nvo CLI', () => {
+  it('adds, lists, shows and removes a tenant from flags', async () => {
+    const add = await nvo(['tenant', 'add', 'acme', '--name', 'Acme', '--subnet', '192.0.2.0/24', '--gateway', '192.0.2.1', '--multicast', '--encap', 'vxlan,geneve']);
+    expect(add, add.stderr).toMatchObject({ code: 0, stdout: 'created tenant acme\n' });
+    const listed = await nvo(['tenant', 'list', '--json']);
+    expect(JSON.parse(listed.stdout)).toEqual([{ cid: 'acme', name: 'Acme', subnet: '192.0.2.0/24', gateway: '192.0.2.1', multicast: true, encapsulations: ['vxlan', 'geneve'] }]);
+    const table = await nvo(['tenant', 'list']);
+    expect(table.stdout.split('\n')[0]).toMatch(/^CID\s+NAME\s+SUBNET\s+GATEWAY\s+MCAST\s+ENCAPS$/);
+    expect(table.stdout).toMatch(/acme\s+Acme\s+192\.0\.2\.0\/24\s+192\.0\.2\.1\s+yes\s+vxlan,geneve/);
+    const rm = await nvo(['tenant', 'rm', 'acme']);
+    expect(rm).toMatchObject({ code: 0, stdout: 'deleted tenant acme\n' });
+    expect(await t.redis.hlen(t.k.inventory('tenant'))).toBe(0);
+    await fails(['tenant', 'show', 'acme'], 1, /tenant 'acme' not found/);
+  });
+
+  it('applies the example inventory, then reports no change; --dry-run writes nothing', async () => {
+    const first = await nvo(['apply', '-f', LAB]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout.trim().split('\n')).toEqual([
+      'created tenant acme',
+      'created tenant globex',
+      'created device tgw1',
+      'created device tor1',
+      'created device tor2',
+      'created device tor3',
+      'created device wan1',
+      'created pod pod1',
+      'created pod pod2',
+      'created CID mapping acme',
+      'created CID mapping globex',
+    ]);
+    const again = await nvo(['apply', '-f', LAB, '--json']);
+    expect(JSON.parse(again.stdout)).toEqual({ dryRun: false, changes: [] });
+
+    const edited = readFileSync(LAB, 'utf8').replace('name: Globex\n', 'name: Globex Inc\n').replace(/\n {2}- id: pod2\n( {4}.*\n)+/, '\n');
+    const before = await t.snapshot();
+    const dry = await nvo(['apply', '--dry-run', '-f', file('edited.yaml', edited)]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toBe('would replace tenant globex\nwould delete pod pod2\n2 changes (dry run: nothing was written)\n');
+    expect(await t.snapshot()).toBe(before);
+  });
+
+  it('refuses bad input with one line naming the field, exit 2, and changes nothing', async () => {
+    await nvo(['apply', '-f', LAB]);
+    await fails(['tenant', 'add', 'x', '--name', 'X', '--subnet', '192.0.2.0', '--gateway', '192.0.2.1'], 2, /^nvo: error: invalid tenant: subnet: needs a prefix length/);
+    await fails(['tenant', 'add', 'x', '--name', 'X', '--subnet', '192.0.2.0/24', '--gateway', '203.0.113.1'], 2, /invalid tenant: gateway: 203\.0\.113\.1 is outside the subnet 192\.0\.2\.0\/24/);
+    for (const vlan of ['0', '4095', '5000']) {
+      await fails(['pod', 'add', 'pod2', '--replace', '--tors', 'tor3', '--wan-gw', 'wan1', '--tor-gw', 'tgw1', '--vlans', `1-100,${vlan}`], 2, new RegExp(`invalid pod: vlanRanges\\[1\\]: VLAN: ${vlan} is outside 1\\.\\.4094`));
+    }
+    await fails(['tenant', 'add', 'acme', '--name', 'Again', '--subnet', '192.0.2.0/24', '--gateway', '192.0.2.1'], 1, /tenant 'acme' already exists/);
+    await fails(['pod', 'add', 'pod3', '--tors', 'tor9', '--wan-gw', 'wan1', '--tor-gw', 'tgw1'], 2, /invalid pod: tors\[0\]: no device 'tor9'/);
+    await fails(['device', 'rm', 'tor1'], 1, /device 'tor1' is still listed by pod 'pod1'/);
+    await fails(['device', 'add', 'tor9', '--role', 'tor', '--driver', 'netconf', '--dialect', 'ios', '--vtep', '203.0.113.9', '--host', '127.0.0.1', '--username', 'u', '--password', 'p'], 2, /invalid device: dialect: unknown dialect 'ios'; one of /);
+
+    const typo = readFileSync(LAB, 'utf8').replace('    subnet: 198.51.100.0/24', '    subnett: 198.51.100.0/24');
+    const line = typo.split('\n').findIndex((l) => l.includes('subnett')) + 1;
+    const typoFile = file('typo.yaml', typo);
+    await fails(['apply', '-f', typoFile], 2, new RegExp(`^nvo: error: ${typoFile}:${line}: invalid inventory: tenants\\[1\\]: unknown field 'subnett'`));
+    await fails(['apply', '-f', file('broken.json', '{"tenants": [}')], 2, /broken\.json:1: not valid YAML or JSON/);
+    await fails(['tenant', 'add', '-f', file('t.yaml', 'cid: t1\nname: T\nsubnet: 192.0.2.0/24\ngateway: 192.0.2.1\nmcast: true\n')], 2, /t\.yaml:5: invalid tenant: unknown field 'mcast'/);
+    await fails(['tenant', 'frobnicate'], 2, /unknown command 'frobnicate'/);
+  });
+
+  it('says at once when Redis cannot be reached (exit 1)', async () => {
+    const r = await nvo(['tenant', 'list'], { REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^nvo: error: cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
+  });
+
+  it('serves the admin API: refuses to start without a token, and with one needs it for writes', async () => {
+    await fails(['serve', '--listen', '127.0.0.1:0'], 2, /NVO_ADMIN_TOKEN/);
+    const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0'], {
+      env: { ...process.env, NVO_PREFIX: t.prefix, NVO_ADMIN_TOKEN: 'cli-test-token', NVO_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    try {
+      const base = await new Promise<string>((resolve, reject) => {
+        let err = '';
+        child.stderr.on('data', (d: Buffer) => {
+          err += d.toString();
+          const m = /admin API on (http:\/\/[^ ]+) /.exec(err);
+          if (m) resolve(m[1]!);
+        });
+        child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+      });
+      const tenant = JSON.stringify({ cid: 'acme', name: 'Acme', subnet: '192.0.2.0/24', gateway: '192.0.2.1' });
+      const anon = await fetch(`${base}/tenants`, { method: 'POST', body: tenant, headers: { 'content-type': 'application/json' } });
+      expect(anon.status).toBe(401);
+      const ok = await fetch(`${base}/tenants`, { method: 'POST', body: tenant, headers: { 'content-type': 'application/json', authorization: 'Bearer cli-test-token' } });
+      expect(ok.status).toBe(201);
+      expect(((await (await fetch(`${base}/tenants`)).json()) as { items: unknown[] }).items).toHaveLength(1);
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
+  });
+});
