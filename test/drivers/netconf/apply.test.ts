@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNetconfServers, type NetconfInstance, type NetconfServers } from '../../../lab/netconf-server.ts';
+import { applyDeviceChange } from '../../../src/drivers/netconf/apply.ts';
 import { applyToDevice, checkDevice, getRunning, renderDiff, withSession } from '../../../src/drivers/netconf/device-ops.ts';
 import { getDialect } from '../../../src/drivers/netconf/dialects/registry.ts';
 import { NetconfError } from '../../../src/drivers/netconf/netconf-error.ts';
@@ -127,6 +128,25 @@ describe('a YANG violation on the device', () => {
       await applyToDevice(device, diffConfig(before.readBack!, emptyConfig()));
     });
   }
+});
+
+describe('the validate-before-commit quirk of yuma123', () => {
+  it('is why the lab dialect skips <validate>: with it the commit applies nothing, and read-back catches that', async () => {
+    const device = tors[1]!;
+    const m = device.management!;
+    const s = await NetconfSession.open({ host: m.host, port: m.port, username: m.username, password: m.password, hostKeyCheck: 'off' });
+    try {
+      const naive = { ...lab, quirks: { validateBeforeCommit: true } };
+      const err = await applyDeviceChange(s, diffConfig(emptyConfig(), v1), { dialect: naive, device: { id: device.id, vtep: device.vtep } }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(NetconfError);
+      expect((err as NetconfError).netconfCode).toBe('readback-mismatch');
+      expect(lab.parse!(await op.getConfig(s, 'running', lab.filter))).toEqual(emptyConfig());
+      await op.lock(s, 'candidate', { retries: 0 }); // released by the failed apply
+      await op.unlock(s, 'candidate');
+    } finally {
+      await op.closeSession(s);
+    }
+  });
 });
 
 describe('writable-running only (netconfd --target=running)', () => {
