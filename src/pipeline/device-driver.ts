@@ -1,0 +1,38 @@
+// The one interface the sync worker needs from a driver. Adapters over the NETCONF and XMPP drivers
+// (driver-registry.ts) implement it; the worker never sees a transport.
+import type { Device } from '../model/device.ts';
+import type { DeviceChange, DeviceConfig } from '../model/device-config.ts';
+import { NvoError } from '../errors.ts';
+
+export interface ApplyRequest {
+  /** The desired revision this change brings the device to (logs, and devices that record it). */
+  revision: number;
+  /** What the device has now, as far as nvo knows. */
+  applied: DeviceConfig;
+  /** What the device has after the change. */
+  desired: DeviceConfig;
+  /** diffConfig(applied, desired), never empty. */
+  change: DeviceChange;
+}
+
+export interface DeviceDriver {
+  /** All or nothing: on error the device is left as it was. Errors say whether a retry can help
+   *  with a boolean `transient` (NetconfError does); anything without one counts as permanent. */
+  apply(device: Device, req: ApplyRequest): Promise<{ committed: boolean }>;
+  /** nvo's part of what the device has now (check-sync, repair). */
+  read?(device: Device): Promise<DeviceConfig>;
+}
+
+export function isTransient(err: unknown): boolean {
+  if (err && typeof err === 'object' && 'transient' in err) return Boolean((err as { transient: unknown }).transient);
+  // Redis or the network failing under the worker is not the device's verdict.
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code);
+}
+
+/** The device's own words and where it pointed, as carried to the waiting session. */
+export function deviceWords(device: string, err: unknown): { code: string; message: string; details: Record<string, unknown> } {
+  if (err instanceof NvoError) return { code: err.code, message: err.message, details: { device, ...err.details } };
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'device-error', message, details: { device } };
+}

@@ -1,0 +1,159 @@
+// One sync of one device, under its lease: read everything, render the difference between what the
+// device has and what it should have *now* (every change since the last sync coalesced into one
+// commit), apply it through the device's driver, record the applied revision.
+//
+// A permanent refusal of a coalesced batch must not fail the innocent sessions in it, so the batch is
+// bisected by contribution owner (isolate.ts): the owners the device refuses are quarantined with the
+// device's words, everything else is committed, and the applied revision moves on. The refused
+// sessions are told (their waitApplied rejects), and their rollback removes the contribution, which
+// lifts the quarantine.
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Device } from '../model/device.ts';
+import { diffConfig, emptyConfig, isEmptyChange, stableJson } from '../model/device-config.ts';
+import type { DeviceStateStore } from '../store/device-state.ts';
+import type { Keys } from '../store/keys.ts';
+import { NvoError } from '../errors.ts';
+import { deviceWords, isTransient } from './device-driver.ts';
+import type { DeviceLease } from './device-lock.ts';
+import type { DriverRegistry } from './driver-registry.ts';
+import { isolate } from './isolate.ts';
+import * as m from './metrics.ts';
+import type { SyncRecords } from './sync-records.ts';
+import { readSnapshot, targetOf, unionOf, type SyncSnapshot } from './sync-snapshot.ts';
+
+export interface SyncDeps {
+  redis: Redis;
+  k: Keys;
+  store: DeviceStateStore;
+  records: SyncRecords;
+  drivers: DriverRegistry;
+  lookup: (id: string) => Promise<Device | null>;
+  log: Logger;
+  /** false: one contribution per commit — only to measure the baseline (bench:pipeline). */
+  coalesce?: boolean;
+}
+
+export interface SyncOutcome {
+  device: string;
+  revision: number;
+  commits: number;
+  /** Desired-state revisions this sync brought onto the device. */
+  coalesced: number;
+  refused: string[];
+  drift: boolean;
+}
+
+/** A permanent failure no single owner could be blamed for; the job fails without retry. */
+export class DeviceRefusedError extends NvoError {}
+
+export async function syncDevice(deps: SyncDeps, device: string, lease: DeviceLease, opts: { repair?: boolean } = {}): Promise<SyncOutcome> {
+  const { store, records } = deps;
+  const log = deps.log.child({ device, fence: lease.token });
+  const snap = await readSnapshot(deps.redis, deps.k, device);
+  await records.dropRefusals(device, snap.staleQuarantine);
+  const outcome: SyncOutcome = { device, revision: snap.revision, commits: 0, coalesced: Math.max(0, snap.revision - snap.applied.revision), refused: [], drift: false };
+
+  const dev = await deps.lookup(device);
+  if (!dev) {
+    const words = { code: 'not-found', message: `device ${device} is not in the inventory`, details: { device } };
+    await failWhole(deps, snap, words);
+    throw new DeviceRefusedError('device-error', words.message, [], words.details);
+  }
+  const driver = deps.drivers.for(dev);
+
+  let base = snap.applied.config;
+  if (opts.repair) {
+    // Without a read-back, a repair can only re-send everything (merge is idempotent; extras stay).
+    base = driver.read ? await driver.read(dev) : emptyConfig();
+    outcome.drift = Boolean(driver.read) && stableJson(base) !== stableJson(snap.applied.config);
+    if (outcome.drift) {
+      m.drift.inc({ device });
+      log.warn({ event: 'drift', change: diffConfig(snap.applied.config, base) }, 'device differs from what nvo applied; repairing');
+    }
+  }
+
+  const step = deps.coalesce === false ? oneStep(snap) : { target: targetOf(snap), revision: snap.revision, candidates: pending(snap) };
+  const change = diffConfig(base, step.target);
+  if (isEmptyChange(change)) {
+    if (step.revision > snap.applied.revision || !snap.applied.present) {
+      await lease.assertHeld();
+      await store.recordApplied(device, step.revision, step.target, { committed: false });
+    }
+    return { ...outcome, revision: step.revision };
+  }
+
+  const owners = step.candidates.map((c) => c.owner);
+  log.info({ event: 'sync-start', revision: step.revision, from: snap.applied.revision, owners: owners.slice(0, 50), repair: Boolean(opts.repair) }, 'sync');
+  await store.setSyncing(device, true);
+  try {
+    await lease.assertHeld();
+    try {
+      const r = await driver.apply(dev, { revision: step.revision, applied: base, desired: step.target, change });
+      if (r.committed) outcome.commits++;
+      await lease.assertHeld();
+      await store.recordApplied(device, step.revision, step.target, { committed: r.committed });
+      await records.clearFailure(device);
+      return { ...outcome, revision: step.revision };
+    } catch (err) {
+      if (isTransient(err) || err instanceof Error && err.name === 'LeaseLostError') throw err;
+      if (deps.coalesce === false) throw await failOrBlame(deps, snap, step.candidates.length === 1 ? step.candidates[0]!.owner : null, err);
+      // Permanent: find the owner(s) the device refuses, commit the rest.
+      log.warn({ event: 'refused', err: deviceWords(device, err), owners: owners.slice(0, 50) }, 'device refused a coalesced change; isolating the culprit');
+      const res = await isolate({ driver, dev, lease, snap, base, batchError: err });
+      outcome.commits += res.commits;
+      if (res.unattributed) {
+        const words = deviceWords(device, res.unattributed);
+        await failWhole(deps, snap, words);
+        throw new DeviceRefusedError('device-error', `${device}: ${words.message}`, [], words.details);
+      }
+      await records.refuse(device, res.refused);
+      for (const [owner, r] of res.refused) {
+        m.failures.inc({ device, kind: 'refused' });
+        log.error({ event: 'refused-owner', owner, code: r.code, message: r.message }, 'contribution quarantined');
+      }
+      await lease.assertHeld();
+      await store.recordApplied(device, snap.revision, res.config, { committed: res.commits > 0 });
+      await store.recordError(device, { code: 'device-error', message: [...res.refused.values()].map((r) => r.message).join('; ') });
+      await records.notify(device, snap.revision);
+      return { ...outcome, refused: [...res.refused.keys()] };
+    }
+  } finally {
+    await store.setSyncing(device, false).catch(() => undefined);
+  }
+}
+
+/** Contributions written since the last applied revision and not refused: what this sync adds. */
+function pending(s: SyncSnapshot) {
+  return s.contributions.filter((c) => c.seq > s.applied.revision && !s.quarantine.has(c.owner));
+}
+
+/** Baseline mode: everything settled plus the oldest pending contribution, recorded at the revision just before the next one. */
+function oneStep(s: SyncSnapshot) {
+  const todo = pending(s);
+  const settled = s.contributions.filter((c) => c.seq <= s.applied.revision && !s.quarantine.has(c.owner));
+  const first = todo.slice(0, 1);
+  const next = todo[1];
+  return { target: unionOf([...settled, ...first]), revision: next ? next.seq - 1 : s.revision, candidates: first };
+}
+
+async function failWhole(deps: SyncDeps, snap: SyncSnapshot, words: { code: string; message: string; details: Record<string, unknown> }): Promise<void> {
+  m.failures.inc({ device: snap.device, kind: 'unattributed' });
+  await deps.records.fail(snap.device, { revision: snap.revision, code: words.code, message: words.message, details: words.details, at: new Date().toISOString() });
+  await deps.store.recordError(snap.device, { code: words.code, message: words.message });
+  await deps.records.notify(snap.device, snap.revision);
+}
+
+async function failOrBlame(deps: SyncDeps, snap: SyncSnapshot, owner: string | null, err: unknown): Promise<Error> {
+  const words = deviceWords(snap.device, err);
+  const c = owner ? snap.contributions.find((x) => x.owner === owner) : undefined;
+  if (!c) {
+    await failWhole(deps, snap, words);
+  } else {
+    await deps.records.refuse(snap.device, new Map([[c.owner, { seq: c.seq, device: snap.device, code: words.code, message: words.message, details: words.details, at: new Date().toISOString() }]]));
+    m.failures.inc({ device: snap.device, kind: 'refused' });
+    await deps.store.recordError(snap.device, { code: words.code, message: words.message });
+    await deps.records.notify(snap.device, snap.revision);
+  }
+  return new DeviceRefusedError('device-error', `${snap.device}: ${words.message}`, [], words.details);
+}

@@ -1,0 +1,101 @@
+// The device-sync queue: one BullMQ queue for every device, at most one *waiting* job per device.
+//
+// A job is named `sync.<device>.<epoch>`. The epoch is the device's fence counter (device-lock.ts),
+// which a job advances in the same Lua call that grants it the device. So:
+//  - every request before that grant adds the same jobId, which BullMQ drops as a duplicate: all those
+//    changes ride on one job, and the job reads the desired state only after the grant, so it sees them;
+//  - every request after the grant names the next epoch and creates exactly one new waiting job, so a
+//    change that lands while a sync runs is never missed and needs no post-hoc re-check.
+// BullMQ's `deduplication` option would also drop adds while the job is *active*, which loses changes.
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Keys } from '../store/keys.ts';
+
+export const SYNC_QUEUE = 'device-sync';
+
+export interface SyncJobData {
+  device: string;
+  /** The session whose request created the job (logs); coalesced requests are not listed. */
+  sessionId?: string;
+}
+
+export interface RetryPolicy {
+  /** Tries per job for transient faults; afterwards the periodic sweep re-queues the device. */
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 12, baseDelayMs: 500, maxDelayMs: 30_000 };
+
+/** Exponential with "equal jitter": half the step fixed, half random, so retries of many devices spread out. */
+export function backoffDelay(attemptsMade: number, p: RetryPolicy, random = Math.random): number {
+  const step = Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** Math.max(0, attemptsMade - 1));
+  return Math.round(step / 2 + (random() * step) / 2);
+}
+
+export function jobIdFor(device: string, epoch: number): string {
+  return `sync.${device}.${epoch}`;
+}
+
+export function syncJobOptions(jobId: string, retry: RetryPolicy): JobsOptions {
+  return {
+    jobId,
+    attempts: retry.attempts,
+    backoff: { type: 'device' },
+    // Keep some history for the dashboard; a finished job's id is never reused (the epoch moved on).
+    removeOnComplete: { count: 500, age: 3600 },
+    removeOnFail: { count: 1000, age: 7 * 24 * 3600 },
+  };
+}
+
+export function openSyncQueue(connection: ConnectionOptions, k: Keys): Queue<SyncJobData> {
+  return new Queue<SyncJobData>(SYNC_QUEUE, { connection, prefix: k.bullPrefix });
+}
+
+export class SyncEnqueuer {
+  constructor(
+    private readonly queue: Queue<SyncJobData>,
+    private readonly redis: Redis,
+    private readonly k: Keys,
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
+  ) {}
+
+  /** Makes sure a job will sync the device after now; returns its id. Cheap when one is already waiting. */
+  async enqueue(device: string, sessionId?: string): Promise<string> {
+    const epoch = Number((await this.redis.get(this.k.syncEpoch(device))) ?? 0);
+    const jobId = jobIdFor(device, epoch);
+    await this.queue.add('sync', { device, ...(sessionId ? { sessionId } : {}) }, syncJobOptions(jobId, this.retry));
+    return jobId;
+  }
+
+  /** Like enqueue, but also recovers from a job that ended without ever getting the device (its id,
+   *  still the current epoch's, would swallow every later add): such an epoch is skipped. Used by the
+   *  sweep and by repairs, not on the hot path. */
+  async ensure(device: string, sessionId?: string): Promise<string> {
+    for (let i = 0; i < 3; i++) {
+      const epoch = Number((await this.redis.get(this.k.syncEpoch(device))) ?? 0);
+      const jobId = jobIdFor(device, epoch);
+      const existing = await this.queue.getJob(jobId);
+      const state = existing ? await existing.getState() : 'missing';
+      if (state !== 'completed' && state !== 'failed') return this.enqueue(device, sessionId);
+      // Only bump when nobody else did meanwhile.
+      await this.redis.eval(BUMP_IF, 1, this.k.syncEpoch(device), epoch);
+    }
+    return this.enqueue(device, sessionId);
+  }
+
+  /** After a sync released the device: start the next waiting job now rather than at its next poll. */
+  async promoteNext(device: string): Promise<void> {
+    const epoch = Number((await this.redis.get(this.k.syncEpoch(device))) ?? 0);
+    const job = await this.queue.getJob(jobIdFor(device, epoch));
+    if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
+  }
+}
+
+// Input: KEYS[1] epoch; ARGV[1] the epoch seen. Output: the epoch after.
+const BUMP_IF = `
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if cur == tonumber(ARGV[1]) then return redis.call('INCR', KEYS[1]) end
+return cur
+`;

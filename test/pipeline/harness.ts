@@ -1,0 +1,46 @@
+// A pipeline on the real Redis, with SIMULATED devices (src/pipeline/simulated-device.ts) standing in
+// for routers: these tests are about the queue, the lock, coalescing and failure handling; the
+// NETCONF and XMPP adapters are tested against real netconfd and Prosody elsewhere.
+import { pino } from 'pino';
+import type { DeviceConfig } from '../../src/model/device-config.ts';
+import { emptyConfig } from '../../src/model/device-config.ts';
+import { DriverRegistry } from '../../src/pipeline/driver-registry.ts';
+import { Pipeline, type PipelineOptions } from '../../src/pipeline/pipeline.ts';
+import { SimulatedDevices, simulatedDevice } from '../../src/pipeline/simulated-device.ts';
+import { testRedis, type TestRedis } from '../support/redis.ts';
+
+export interface Harness {
+  t: TestRedis;
+  sim: SimulatedDevices;
+  pipeline: Pipeline;
+  close(): Promise<void>;
+}
+
+export async function harness(opts: Partial<PipelineOptions> & { commitMs?: number; unknown?: string[] } = {}): Promise<Harness> {
+  const t = await testRedis();
+  const sim = new SimulatedDevices(t.redis, t.prefix, { commitMs: opts.commitMs ?? 0 });
+  const drivers = new DriverRegistry().register('netconf', sim).register('xmpp', sim);
+  const pipeline = new Pipeline({
+    redis: t.redis,
+    k: t.k,
+    drivers,
+    lookup: async (id) => (opts.unknown?.includes(id) ? null : simulatedDevice(id)),
+    log: pino({ level: process.env.NVO_TEST_LOG ?? 'silent' }),
+    timing: { lockDurationMs: 4000, stalledIntervalMs: 2000, busyDelayMs: 200 },
+    retry: { attempts: 8, baseDelayMs: 50, maxDelayMs: 400 },
+    ...opts,
+  }).start();
+  return {
+    t,
+    sim,
+    pipeline,
+    async close() {
+      await pipeline.close();
+      await t.cleanup();
+    },
+  };
+}
+
+export function vlans(...ids: number[]): DeviceConfig {
+  return { ...emptyConfig(), vlans: ids.map((id) => ({ id, name: `v${id}` })) };
+}

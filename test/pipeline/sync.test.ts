@@ -1,0 +1,118 @@
+// The pipeline's promises on the real Redis with simulated devices (see harness.ts).
+import { afterEach, describe, expect, it } from 'vitest';
+import { NvoError } from '../../src/errors.ts';
+import { normalizeConfig } from '../../src/model/device-config.ts';
+import { simulatedDevice } from '../../src/pipeline/simulated-device.ts';
+import { harness, vlans, type Harness } from './harness.ts';
+
+let h: Harness | null = null;
+afterEach(async () => {
+  await h?.close();
+  h = null;
+});
+
+async function change(h: Harness, device: string, owner: string, ids: number[] | null) {
+  const revision = await h.pipeline.store.setContribution(device, owner, ids ? vlans(...ids) : null);
+  await h.pipeline.port.request([{ device, revision }], { sessionId: owner });
+  return { device, revision };
+}
+
+describe('device sync pipeline', () => {
+  it('coalesces many changes that arrive during a slow commit into few commits, and ends exact', async () => {
+    h = await harness({ commitMs: 300 });
+    const targets = [];
+    for (let i = 1; i <= 60; i++) {
+      targets.push(await change(h, 'tor1', `s${i}`, [100 + i]));
+      if (i % 20 === 0) await new Promise((r) => setTimeout(r, 150));
+    }
+    await h.pipeline.port.waitApplied(targets, { deadlineMs: 30_000, sessionId: 's60' });
+    const commits = await h.sim.commits('tor1');
+    expect(commits).toBeGreaterThan(0);
+    expect(commits).toBeLessThanOrEqual(10);
+    const want = normalizeConfig(vlans(...Array.from({ length: 60 }, (_, i) => 101 + i)));
+    expect(await h.sim.read(simulatedDevice('tor1'))).toEqual(want);
+    const st = await h.pipeline.store.status('tor1');
+    expect(st).toMatchObject({ desiredRevision: 60, appliedRevision: 60, syncState: 'in-sync', commits });
+    expect(await h.sim.overlaps('tor1')).toEqual([]);
+  });
+
+  it('fails only the session whose change the device refuses, with the device words; rollback leaves no trace', async () => {
+    h = await harness({ commitMs: 200 });
+    const warm = await change(h, 'tor1', 'warm', [10]);
+    // While warm's commit runs, a good and a bad session land in the same batch.
+    const good = await change(h, 'tor1', 'good', [20]);
+    const bad = await change(h, 'tor1', 'bad', [5000, 30]);
+    const good2 = await change(h, 'tor1', 'good2', [40]);
+    const results = await Promise.allSettled([
+      h.pipeline.port.waitApplied([warm], { deadlineMs: 20_000, sessionId: 'warm' }),
+      h.pipeline.port.waitApplied([good], { deadlineMs: 20_000, sessionId: 'good' }),
+      h.pipeline.port.waitApplied([bad], { deadlineMs: 20_000, sessionId: 'bad' }),
+      h.pipeline.port.waitApplied([good2], { deadlineMs: 20_000, sessionId: 'good2' }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    const err = (results[2] as PromiseRejectedResult).reason as NvoError;
+    expect(err).toBeInstanceOf(NvoError);
+    expect(err.code).toBe('device-error');
+    expect(err.status).toBe(500);
+    expect(err.message).toBe('tor1: value not in range');
+    expect(err.details).toMatchObject({ device: 'tor1', badValue: 5000, errorTag: 'invalid-value', owner: 'bad' });
+    expect((await h.sim.read(simulatedDevice('tor1'))).vlans.map((v) => v.id)).toEqual([10, 20, 40]);
+
+    // The proxy's rollback: remove the session's contribution and sync.
+    const back = await change(h, 'tor1', 'bad', null);
+    await h.pipeline.port.waitApplied([back], { deadlineMs: 20_000, sessionId: 'rollback' });
+    expect(await h.sim.read(simulatedDevice('tor1'))).toEqual(normalizeConfig(vlans(10, 20, 40)));
+    expect(await h.t.redis.hlen(h.t.k.syncQuarantine('tor1'))).toBe(0);
+    expect((await h.pipeline.store.status('tor1')).syncState).toBe('in-sync');
+  });
+
+  it('a sole refused change fails its waiter at once, and a later session on the device still succeeds', async () => {
+    h = await harness();
+    const bad = await change(h, 'tor2', 'bad', [4095]);
+    await expect(h.pipeline.port.waitApplied([bad], { deadlineMs: 20_000, sessionId: 'bad' })).rejects.toMatchObject({ code: 'device-error', message: 'tor2: value not in range' });
+    const ok = await change(h, 'tor2', 'ok', [7]);
+    await h.pipeline.port.waitApplied([ok], { deadlineMs: 20_000, sessionId: 'ok' });
+    expect((await h.sim.read(simulatedDevice('tor2'))).vlans.map((v) => v.id)).toEqual([7]);
+  });
+
+  it('retries transient faults with backoff and converges', async () => {
+    h = await harness();
+    await h.sim.injectFaults('tor3', 3);
+    const t = await change(h, 'tor3', 's1', [11]);
+    await h.pipeline.port.waitApplied([t], { deadlineMs: 30_000, sessionId: 's1' });
+    expect((await h.sim.read(simulatedDevice('tor3'))).vlans.map((v) => v.id)).toEqual([11]);
+    expect(await h.sim.commits('tor3')).toBe(1);
+    expect((await h.sim.history('tor3')).length).toBe(4);
+  });
+
+  it('answers timeout at the deadline with the device last error', async () => {
+    h = await harness();
+    await h.sim.injectFaults('tor4', 1000);
+    const t = await change(h, 'tor4', 's1', [12]);
+    const err = (await h.pipeline.port.waitApplied([t], { deadlineMs: 1500, sessionId: 's1' }).catch((e: unknown) => e)) as NvoError;
+    expect(err).toBeInstanceOf(NvoError);
+    expect(err.code).toBe('timeout');
+    expect(err.status).toBe(504);
+    expect(err.message).toMatch(/^tor4 did not apply the change within 1500 ms \(last error: tor4: connect ECONNREFUSED/);
+  });
+
+  it('fails waiters when the device is not in the inventory, without retrying', async () => {
+    h = await harness({ unknown: ['ghost'] });
+    const t = await change(h, 'ghost', 's1', [13]);
+    await expect(h.pipeline.port.waitApplied([t], { deadlineMs: 20_000, sessionId: 's1' })).rejects.toMatchObject({ code: 'device-error', message: 'ghost: device ghost is not in the inventory' });
+  });
+
+  it('repairs drift: an out-of-band change is read back and undone', async () => {
+    h = await harness();
+    const t = await change(h, 'tor5', 's1', [21, 22]);
+    await h.pipeline.port.waitApplied([t], { deadlineMs: 20_000, sessionId: 's1' });
+    await h.sim.tamper('tor5', vlans(22, 99));
+    const jobId = await h.pipeline.port.repair('tor5');
+    const job = await h.pipeline.queue.getJob(jobId);
+    expect(job).toBeTruthy();
+    for (let i = 0; i < 200 && !(await job!.isCompleted()); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await h.sim.read(simulatedDevice('tor5'))).toEqual(normalizeConfig(vlans(21, 22)));
+    expect((await job!.getState())).toBe('completed');
+    expect((await h.pipeline.queue.getJob(jobId))!.returnvalue).toMatchObject({ drift: true, commits: 1 });
+  });
+});
