@@ -178,14 +178,16 @@ describe('InventoryStore', () => {
     await store.remove('pod', 'p1');
     const other = new InventoryStore(t.redis.duplicate(), t.prefix);
     try {
+      // many writers to one hash all land (WATCH conflicts are retried, not lost); this also warms
+      // both connection pools, so the pod race below really interleaves reads and writes
+      await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? store : other).create('tenant', { ...tenant, cid: `t${i}` })));
+      expect(await store.list('tenant')).toHaveLength(40);
       const results = await Promise.allSettled(
         Array.from({ length: 20 }, (_, i) => (i % 2 ? store : other).create('pod', { ...pod, id: `race${i}` })),
       );
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof NvoError)).toBe(true);
-      // and many writers to the same hash all land (WATCH conflicts are retried, not lost)
-      await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? store : other).create('tenant', { ...tenant, cid: `t${i}` })));
-      expect(await store.list('tenant')).toHaveLength(40);
+      expect((await store.list('pod')).flatMap((p) => p.tors)).toEqual(['t1']);
     } finally {
       await other.close();
       other.redis.disconnect();
