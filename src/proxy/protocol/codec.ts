@@ -37,7 +37,7 @@ export function decode(data: string | Buffer, maxBytes = DEFAULT_MAX_MESSAGE_BYT
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
     return { kind: 'invalid', reply: reply(null, 400, `${REASONS[400]}: a message is a JSON object`) };
   }
-  const isResponse = 'status' in value && !('method' in value);
+  const isResponse = 'status' in value;
   const parsed = isResponse ? responseSchema.safeParse(value) : requestSchema.safeParse(value);
   if (!parsed.success) {
     const issues = issuesOf(parsed.error);
