@@ -64,8 +64,15 @@ export async function startNetconfServers(opts: NetconfServerOptions = {}): Prom
   const dir = mkdtempSync(join(tmpdir(), 'nvo-netconf-'));
   chmodSync(dir, 0o755); // the login user's netconf-subsystem must reach the sockets
   const children: ChildProcess[] = [];
+  // If the owner exits without stop() (a crashed test run), take the servers down with it.
+  const onExit = () => {
+    for (const c of children) if (c.pid && alive(c.pid)) process.kill(c.pid, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
   const stop = async () => {
-    for (const c of children.reverse()) await killTree(c.pid);
+    process.off('exit', onExit);
+    for (const c of [...children].reverse()) await killTree(c.pid);
     rmSync(dir, { recursive: true, force: true });
   };
   try {

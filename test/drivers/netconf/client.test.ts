@@ -140,6 +140,38 @@ describe('RPCs', () => {
     await op.closeSession(s);
   });
 
+  it('confirmed commit with persist outlives its session; persist-id cancels or confirms it from another', async () => {
+    const running = async (s: NetconfSession) => (await op.getConfig(s, 'running', `<nvo xmlns="${LAB}"/>`)).toString();
+    for (const finish of ['cancel', 'confirm'] as const) {
+      const a = await open(both);
+      await op.editConfig(a, { target: 'candidate', config: vlans(1, () => `persisted-${finish}`) });
+      await op.commit(a, { confirmed: true, confirmTimeoutS: 600, persist: `token-${finish}` });
+      await op.closeSession(a);
+      const b = await open(both);
+      expect(await running(b)).toContain(`persisted-${finish}`);
+      if (finish === 'cancel') {
+        await op.cancelCommit(b, 'token-cancel');
+        expect(await running(b)).not.toContain('persisted-cancel');
+      } else {
+        await op.commit(b, { persistId: 'token-confirm' });
+        const wrong = await rejection(op.cancelCommit(b, 'token-confirm'));
+        expect(wrong).toBeInstanceOf(RpcError); // nothing left to cancel
+        expect(await running(b)).toContain('persisted-confirm');
+      }
+      await op.closeSession(b);
+    }
+  });
+
+  it('gates operations by capability: no :writable-running on a candidate device', async () => {
+    const s = await open(both);
+    const err = await rejection(op.editConfig(s, { target: 'running', config: vlans(1, () => 'x') }));
+    expect((err as NetconfError).netconfCode).toBe('capability-missing');
+    expect(err.message).toContain(':writable-running');
+    expect((await op.get(s, `<nvo xmlns="${LAB}"/>`)).localName).toBe('data');
+    await op.validate(s, 'candidate');
+    await op.closeSession(s);
+  });
+
   it('kill-session ends another session, whose next RPC fails with session-lost instead of hanging', async () => {
     const a = await open(both);
     const b = await open(both);

@@ -5,7 +5,8 @@ import type { DeviceConfig, EntryKind } from '../../../model/device-config.ts';
 
 export interface DialectQuirks {
   /** Send <validate> before the confirmed commit. yuma123 (netconfd 2.13) answers <ok/> to a
-   *  commit right after validate but applies nothing, so the lab dialect turns this off. */
+   *  commit after a validate but applies nothing — even when another edit-config came in between —
+   *  so the lab dialect turns this off (netconfd checks the candidate at every edit-config). */
   validateBeforeCommit: boolean;
 }
 
