@@ -97,7 +97,7 @@ describe('REGISTER, INVITE, BYE across two pods and two tenants', () => {
     expect((await h1.bye(a1.callId)).status).toBe(200);
     const d5 = await desiredAll();
     expect(d5.tor1).toEqual(torAcme(['192.0.2.202']));
-    expect(d5.wan1.macs.map((m) => m.mac)).toEqual(['02:00:00:00:02:01', '02:00:00:00:03:02', '02:00:00:00:03:01']);
+    expect(d5.wan1!.macs.map((m) => m.mac)).toEqual(['02:00:00:00:02:01', '02:00:00:00:03:02', '02:00:00:00:03:01']);
     await expect.poll(() => h2.notifications.at(-1)?.body).toEqual({ event: 'mac-table', cid: 'acme', vni: 5001, added: [], removed: [{ mac: '02:00:00:00:01:01', vtep: '192.0.2.201' }] });
 
     // Step 6: the last acme VM of pod1 leaves: pod1's ToRs drop everything, the VLAN binding of (acme, pod1) is released.
@@ -106,7 +106,7 @@ describe('REGISTER, INVITE, BYE across two pods and two tenants', () => {
     expect(d6.tor1).toEqual(emptyConfig());
     expect(d6.tor2).toEqual(emptyConfig());
     expect(await s.t.redis.exists(s.t.k.vlanBinding('acme', 'pod1'))).toBe(0);
-    expect(d6.wan1.vlans).toEqual([{ id: 1000, name: 'acme' }, { id: 1001, name: 'globex' }]); // pod2 still uses both
+    expect(d6.wan1!.vlans).toEqual([{ id: 1000, name: 'acme' }, { id: 1001, name: 'globex' }]); // pod2 still uses both
 
     // Step 7: everything goes; every device is empty, no VLAN and no group is held.
     expect((await h3.bye(a3.callId)).status).toBe(200);

@@ -54,7 +54,7 @@ export class NetworkProxy {
       host: opts.host,
       server: opts.server,
       authenticator: new Authenticator(opts.redis, opts.k, async () => opts.secret, log, `network-proxy:${opts.id}`),
-      transactions: new Transactions(opts.redis, opts.k),
+      transactions: new Transactions(opts.redis, opts.k, `np-${opts.id}`),
       log,
       handlers: {
         INVITE: inviteHandler(deps),

@@ -58,7 +58,7 @@ export class TenantProxy {
       server: opts.server,
       maxBytes: opts.maxBytes,
       authenticator: new Authenticator(opts.redis, opts.k, (nve) => nves.secretOf(nve), log, `tenant-proxy:${opts.id}`),
-      transactions: new Transactions(opts.redis, opts.k),
+      transactions: new Transactions(opts.redis, opts.k, `tp-${opts.id}`),
       log,
       handlers,
       pushTimeoutMs: opts.branchTimeoutMs,

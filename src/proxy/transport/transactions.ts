@@ -22,33 +22,35 @@ return -1
 `;
 
 export class Transactions {
+  /** `scope` names the server (tenant proxy, or one network proxy): proxies sharing a Redis keep separate transactions. */
   constructor(
     private readonly redis: Redis,
     private readonly k: Keys,
+    private readonly scope: string,
     private readonly ttlSeconds = 300,
     private readonly cseqTtlSeconds = 86_400,
   ) {}
 
   async find(from: string, tid: string): Promise<TxRecord | null> {
-    const raw = await this.redis.get(this.k.msgTx(from, tid));
+    const raw = await this.redis.get(this.k.msgTx(`${this.scope}/${from}`, tid));
     return raw ? (JSON.parse(raw) as TxRecord) : null;
   }
 
   /** Starts a transaction; returns the existing record instead when (from, tid) is taken. */
   async begin(from: string, tid: string, auth: string): Promise<TxRecord | null> {
     const rec: TxRecord = { state: 'proceeding', auth };
-    const ok = await this.redis.set(this.k.msgTx(from, tid), JSON.stringify(rec), 'EX', this.ttlSeconds, 'NX');
+    const ok = await this.redis.set(this.k.msgTx(`${this.scope}/${from}`, tid), JSON.stringify(rec), 'EX', this.ttlSeconds, 'NX');
     return ok ? null : await this.find(from, tid);
   }
 
   async complete(from: string, tid: string, auth: string, final: Response): Promise<void> {
     const rec: TxRecord = { state: 'completed', auth, final };
-    await this.redis.set(this.k.msgTx(from, tid), JSON.stringify(rec), 'EX', this.ttlSeconds);
+    await this.redis.set(this.k.msgTx(`${this.scope}/${from}`, tid), JSON.stringify(rec), 'EX', this.ttlSeconds);
   }
 
   /** null when the CSeq is above every earlier one of this call, else the last one seen. */
   async advanceCseq(from: string, callId: string, cseq: number): Promise<number | null> {
-    const r = Number(await this.redis.eval(ADVANCE_CSEQ, 1, this.k.msgCseq(from, callId), cseq, this.cseqTtlSeconds));
+    const r = Number(await this.redis.eval(ADVANCE_CSEQ, 1, this.k.msgCseq(`${this.scope}/${from}`, callId), cseq, this.cseqTtlSeconds));
     return r < 0 ? null : r;
   }
 }
