@@ -1,7 +1,7 @@
 // The one interface the sync worker needs from a driver. Adapters over the NETCONF and XMPP drivers
 // (driver-registry.ts) implement it; the worker never sees a transport.
 import type { Device } from '../model/device.ts';
-import type { DeviceChange, DeviceConfig } from '../model/device-config.ts';
+import type { DeviceChange, DeviceConfig, EntryKind } from '../model/device-config.ts';
 import { NvoError } from '../errors.ts';
 
 export interface ApplyRequest {
@@ -21,6 +21,8 @@ export interface DeviceDriver {
   apply(device: Device, req: ApplyRequest): Promise<{ committed: boolean }>;
   /** nvo's part of what the device has now (check-sync, repair). */
   read?(device: Device): Promise<DeviceConfig>;
+  /** Entry kinds the device's dialect cannot hold: read-back never shows them, so they are not drift. */
+  ignoredKinds?(device: Device): readonly EntryKind[];
 }
 
 export function isTransient(err: unknown): boolean {
@@ -32,7 +34,12 @@ export function isTransient(err: unknown): boolean {
 
 /** The device's own words and where it pointed, as carried to the waiting session. */
 export function deviceWords(device: string, err: unknown): { code: string; message: string; details: Record<string, unknown> } {
-  if (err instanceof NvoError) return { code: err.code, message: err.message, details: { device, ...err.details } };
+  if (err instanceof NvoError) {
+    // NETCONF rpc-errors also carry the bare <error-message> and <error-path> (RFC 6241 §4.3).
+    const e = err as NvoError & { deviceMessage?: string; path?: string };
+    const extra = { ...(e.deviceMessage ? { deviceMessage: e.deviceMessage } : {}), ...(typeof e.path === 'string' ? { path: e.path } : {}) };
+    return { code: err.code, message: err.message, details: { device, ...err.details, ...extra } };
+  }
   const message = err instanceof Error ? err.message : String(err);
   return { code: 'device-error', message, details: { device } };
 }

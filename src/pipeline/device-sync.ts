@@ -10,7 +10,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Device } from '../model/device.ts';
-import { diffConfig, emptyConfig, isEmptyChange, stableJson } from '../model/device-config.ts';
+import { diffConfig, emptyConfig, isEmptyChange, normalizeConfig, stableJson } from '../model/device-config.ts';
 import type { DeviceStateStore } from '../store/device-state.ts';
 import type { Keys } from '../store/keys.ts';
 import { NvoError } from '../errors.ts';
@@ -66,6 +66,8 @@ export async function syncDevice(deps: SyncDeps, device: string, lease: DeviceLe
   if (opts.repair) {
     // Without a read-back, a repair can only re-send everything (merge is idempotent; extras stay).
     base = driver.read ? await driver.read(dev) : emptyConfig();
+    for (const kind of driver.ignoredKinds?.(dev) ?? []) (base[kind] as unknown[]) = [...snap.applied.config[kind]];
+    base = normalizeConfig(base);
     outcome.drift = Boolean(driver.read) && stableJson(base) !== stableJson(snap.applied.config);
     if (outcome.drift) {
       m.drift.inc({ device });

@@ -1,6 +1,6 @@
 // Several worker processes on one Redis, and kill -9 of one in the middle of a sync. Devices are
 // SIMULATED (src/pipeline/simulated-device.ts), shared through Redis so every process sees one device.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { normalizeConfig } from '../../src/model/device-config.ts';
@@ -8,9 +8,14 @@ import { DriverRegistry } from '../../src/pipeline/driver-registry.ts';
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { SimulatedDevices, simulatedDevice } from '../../src/pipeline/simulated-device.ts';
 import { testRedis, type TestRedis } from '../support/redis.ts';
-import { vlans } from './harness.ts';
+import { spawnWorker, vlans } from './harness.ts';
 
 const children: ChildProcess[] = [];
+const startWorker = async (prefix: string, commitMs: number, concurrency = 4) => {
+  const w = await spawnWorker([prefix, String(commitMs), String(concurrency)]);
+  children.push(w.child);
+  return w.child;
+};
 let t: TestRedis | null = null;
 let proxy: Pipeline | null = null;
 
@@ -21,20 +26,6 @@ afterEach(async () => {
   await t?.cleanup();
   t = null;
 });
-
-async function startWorker(prefix: string, commitMs: number, concurrency = 4): Promise<ChildProcess> {
-  const c = spawn(process.execPath, ['--import', 'tsx', 'test/pipeline/worker-process.ts', prefix, String(commitMs), String(concurrency)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(c);
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    c.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('ready')) resolve();
-    });
-    c.once('exit', (code) => reject(new Error(`worker exited early with ${code}`)));
-  });
-  return c;
-}
 
 /** The proxy's side: a pipeline with no workers of its own, only the port. */
 function proxySide(t: TestRedis): Pipeline {

@@ -1,22 +1,46 @@
-// A separate sync-worker process for the multi-process tests, with the SIMULATED device (shared
-// through Redis). Usage: worker-process.ts PREFIX COMMIT_MS CONCURRENCY. Prints "ready" once its
-// worker listens; SIGTERM closes it cleanly (the tests also kill -9 it).
+// A separate sync-worker process for the multi-process tests.
+//   worker-process.ts PREFIX COMMIT_MS CONCURRENCY              SIMULATED devices shared through Redis
+//   worker-process.ts PREFIX 0 CONCURRENCY DEVICES.json [STAGE]  real NETCONF devices (inventory records);
+//                                                               with STAGE, every apply pauses there for 60 s
+// Prints "ready" once its worker listens, and "stage STAGE" when it pauses; SIGTERM closes it cleanly
+// (the tests also kill -9 it).
+import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
+import type { Device } from '../../src/model/device.ts';
 import { DriverRegistry } from '../../src/pipeline/driver-registry.ts';
+import { netconfDriver } from '../../src/pipeline/netconf-adapter.ts';
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { SimulatedDevices, simulatedDevice } from '../../src/pipeline/simulated-device.ts';
 import { keys } from '../../src/store/keys.ts';
 import { connectRedis } from '../../src/store/redis.ts';
 
-const [prefix, commitMs, concurrency] = process.argv.slice(2);
-if (!prefix) throw new Error('usage: worker-process.ts PREFIX COMMIT_MS CONCURRENCY');
+const [prefix, commitMs, concurrency, devicesFile, pauseAt] = process.argv.slice(2);
+if (!prefix) throw new Error('usage: worker-process.ts PREFIX COMMIT_MS CONCURRENCY [DEVICES.json [STAGE]]');
 const redis = connectRedis(undefined, { name: 'nvo-test-worker' });
-const sim = new SimulatedDevices(redis, prefix, { commitMs: Number(commitMs ?? 0) });
+const drivers = new DriverRegistry();
+let lookup = async (id: string): Promise<Device | null> => simulatedDevice(id);
+if (devicesFile) {
+  const inventory = new Map((JSON.parse(readFileSync(devicesFile, 'utf8')) as Device[]).map((d) => [d.id, d]));
+  lookup = async (id) => inventory.get(id) ?? null;
+  drivers.register(
+    'netconf',
+    netconfDriver({
+      confirmTimeoutS: 600,
+      onStage: async (stage) => {
+        if (stage !== pauseAt) return;
+        process.stdout.write(`stage ${stage}\n`);
+        await new Promise((r) => setTimeout(r, 60_000));
+      },
+    }),
+  );
+} else {
+  drivers.register('netconf', new SimulatedDevices(redis, prefix, { commitMs: Number(commitMs ?? 0) }));
+}
 const pipeline = new Pipeline({
   redis,
   k: keys(prefix),
-  drivers: new DriverRegistry().register('netconf', sim),
-  lookup: async (id) => simulatedDevice(id),
+  drivers,
+  lookup,
   log: pino({ level: process.env.NVO_TEST_LOG ?? 'silent' }),
   concurrency: Number(concurrency ?? 4),
   timing: { lockDurationMs: 3000, stalledIntervalMs: 1500, busyDelayMs: 100 },
