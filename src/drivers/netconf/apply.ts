@@ -3,7 +3,6 @@
 //   running only: lock → edit (rollback-on-error) → read back → unlock
 // On any failure the device is left as it was: the confirmed commit is cancelled, the candidate
 // discarded, the lock released, and the first error is thrown.
-import { randomUUID } from 'node:crypto';
 import { ENTRY_KINDS, entryKey, stableJson, type DeviceChange, type DeviceConfig, type EntryKind } from '../../model/device-config.ts';
 import * as caps from './capabilities.ts';
 import type { Dialect } from './dialects/registry.ts';
@@ -34,6 +33,8 @@ export interface ApplyResult {
 
 export async function applyDeviceChange(s: NetconfSession, change: DeviceChange, o: ApplyOptions): Promise<ApplyResult> {
   const config = o.dialect.render(change, o.device);
+  // Nothing this dialect renders changed (e.g. only EVPN-learned kinds): no lock, no commit.
+  if (!config) return { path: caps.hasCandidate(s) ? 'candidate' : 'running', sent: '' };
   if (caps.hasCandidate(s)) return viaCandidate(s, change, config, o);
   if (caps.hasWritableRunning(s)) return viaRunning(s, change, config, o);
   throw new NetconfError('capability-missing', `${s.where}: the device announces neither :candidate nor :writable-running`, {}, false);
@@ -50,7 +51,7 @@ async function viaCandidate(s: NetconfSession, change: DeviceChange, config: str
     await stage('locked');
     // A candidate another session left dirty must not ride along with our commit.
     await op.discardChanges(s);
-    if (config) await op.editConfig(s, { target: 'candidate', config, defaultOperation: 'merge' });
+    await op.editConfig(s, { target: 'candidate', config, defaultOperation: 'merge' });
     await stage('edited');
     if (o.dialect.quirks.validateBeforeCommit && caps.hasValidate(s)) {
       await op.validate(s, 'candidate');
@@ -91,7 +92,7 @@ async function viaRunning(s: NetconfSession, change: DeviceChange, config: strin
     locked = true;
     await o.onStage?.('locked');
     // RFC 6241 §7.2: rollback-on-error leaves running as it was if any part of the edit fails.
-    if (config) await op.editConfig(s, { target: 'running', config, defaultOperation: 'merge', errorOption: caps.hasRollbackOnError(s) ? 'rollback-on-error' : undefined });
+    await op.editConfig(s, { target: 'running', config, defaultOperation: 'merge', errorOption: caps.hasRollbackOnError(s) ? 'rollback-on-error' : undefined });
     await o.onStage?.('edited');
     const readBack = await verify(s, change, o.dialect);
     await op.unlock(s, 'running');
@@ -138,4 +139,3 @@ export function readBackProblems(got: DeviceConfig, change: DeviceChange, skip: 
   return out;
 }
 
-export const newPersistToken = () => randomUUID();
