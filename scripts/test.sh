@@ -5,7 +5,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib/setup.sh"
 cd "$nvo_root"
 ensure_packages redis-server redis-tools netconfd openssh-server prosody libyang-tools \
-  python3-ncclient python3-slixmpp iproute2 iputils-ping
+  python3-ncclient python3-slixmpp iproute2 iputils-ping chromium python3-prometheus-client
 ensure_node_modules
 ensure_redis
 say "typecheck"; npx tsc --noEmit -p .
