@@ -1,0 +1,107 @@
+// Bull Board at /queues in a real browser (Debian's chromium, headless, driven by playwright-core),
+// behind the admin token; /metrics parsed by the official Prometheus Python client (Debian
+// python3-prometheus-client) as an independent reader. Devices are SIMULATED (harness.ts).
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metricsRoutes } from '../../src/api/routes/metrics.ts';
+import { queuesRoutes } from '../../src/api/routes/queues.ts';
+import { buildAdminApp } from '../../src/api/server.ts';
+import { observeInvite } from '../../src/pipeline/metrics.ts';
+import { InventoryStore } from '../../src/store/inventory-store.ts';
+import { harness, vlans, type Harness } from './harness.ts';
+
+const TOKEN = 'dashboard-test-token-0123456789';
+const CHROMIUM = '/usr/bin/chromium';
+let h: Harness;
+let store: InventoryStore;
+let app: FastifyInstance;
+let base: string;
+
+beforeAll(async () => {
+  h = await harness({ commitMs: 50 });
+  store = InventoryStore.open({ prefix: h.t.prefix });
+  app = await buildAdminApp({ store, token: TOKEN, extraRoutes: [queuesRoutes([h.pipeline.queue]), metricsRoutes()] });
+  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  // Some work, so the queue and the metrics have something to show.
+  const targets = [];
+  for (let i = 0; i < 20; i++) {
+    const revision = await h.pipeline.store.setContribution('tor1', `s${i}`, vlans(200 + i));
+    await h.pipeline.port.request([{ device: 'tor1', revision }], { sessionId: `s${i}` });
+    targets.push({ device: 'tor1', revision });
+  }
+  await h.pipeline.port.waitApplied(targets, { deadlineMs: 30_000, sessionId: 'dash' });
+  observeInvite(0.12, 200);
+});
+afterAll(async () => {
+  await app?.close();
+  await store?.close();
+  await h?.close();
+});
+
+describe('queue dashboard and metrics', () => {
+  it('/queues needs the admin token', async () => {
+    const anon = await fetch(`${base}/queues`);
+    expect(anon.status).toBe(401);
+    expect(((await anon.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+    const api = await fetch(`${base}/queues/api/queues`, { headers: { authorization: 'Bearer wrong' } });
+    expect(api.status).toBe(401);
+    const ok = await fetch(`${base}/queues`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain('<html');
+  });
+
+  it.skipIf(!existsSync(CHROMIUM))('Bull Board renders the device queue in headless Chromium', async () => {
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage({ extraHTTPHeaders: { authorization: `Bearer ${TOKEN}` } });
+      const res = await page.goto(`${base}/queues`);
+      expect(res?.status()).toBe(200);
+      await page.getByText('device-sync').first().waitFor({ timeout: 30_000 });
+      await page.getByText('device-sync').first().click();
+      // The queue page lists completed jobs by their per-device ids.
+      await page.goto(`${base}/queues/queue/device-sync?status=completed`);
+      await page.getByText(/sync\.tor1\.\d+/).first().waitFor({ timeout: 30_000 });
+      expect(await page.title()).toBe('nvo queues');
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
+
+  it('/metrics is Prometheus text with the pipeline metrics', async () => {
+    const res = await fetch(`${base}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    const py = `
+import sys, json
+from prometheus_client.parser import text_string_to_metric_families
+out = {}
+for fam in text_string_to_metric_families(sys.stdin.read()):
+    for s in fam.samples:
+        out.setdefault(s.name, []).append([s.labels, s.value])
+print(json.dumps(out))
+`;
+    const child = execFile('/usr/bin/python3', ['-c', py], { maxBuffer: 16 << 20 });
+    const done = new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`parser exited ${code}`))));
+    });
+    child.stdin!.end(text);
+    const samples = JSON.parse(await done) as Record<string, [Record<string, string>, number][]>;
+    const one = (name: string, labels: Record<string, string>) => samples[name]?.find(([l]) => Object.entries(labels).every(([k, v]) => l[k] === v))?.[1];
+    const commits = await h.sim.commits('tor1');
+    expect(commits).toBeGreaterThan(0);
+    expect(one('nvo_device_commits_total', { device: 'tor1' })).toBe(commits);
+    expect(one('nvo_device_changes_per_commit_sum', { device: 'tor1' })).toBe(20);
+    expect(one('nvo_device_sync_duration_seconds_count', { device: 'tor1', outcome: 'ok' })).toBeGreaterThan(0);
+    expect(one('nvo_queue_jobs', { queue: 'device-sync', state: 'completed' })).toBeGreaterThan(0);
+    expect(one('nvo_invite_duration_seconds_count', { status: '2xx' })).toBe(1);
+  });
+});
