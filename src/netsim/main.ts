@@ -1,0 +1,11 @@
+// `nvo netsim` on its own, until the nvo CLI registers it:  tsx src/netsim/main.ts start|stop|status|fail|set|run ...
+// It is also what `nvo netsim start` launches in the background (`run`).
+import { netsimCommand } from '../cli/commands/netsim.ts';
+import { NvoError } from '../errors.ts';
+
+try {
+  await netsimCommand().name('netsim').parseAsync(process.argv);
+} catch (err) {
+  console.error(`nvo netsim: ${(err as Error).message}`);
+  process.exitCode = err instanceof NvoError ? (err.status >= 500 ? 2 : 1) : ((err as { exitCode?: number }).exitCode ?? 1);
+}
