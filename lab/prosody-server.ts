@@ -105,6 +105,11 @@ export async function createProsody(opts: ProsodyOptions = {}): Promise<ProsodyS
   await writeFile(config, configText({ domain, port, dir }));
 
   let child: ChildProcess | null = null;
+  // If the owner exits without destroy() (a crashed test run), take the server down with it.
+  const onExit = () => {
+    if (child?.pid && child.exitCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', onExit);
 
   const stop = async (): Promise<void> => {
     const c = child;
@@ -149,6 +154,7 @@ export async function createProsody(opts: ProsodyOptions = {}): Promise<ProsodyS
       await server.start();
     },
     async destroy() {
+      process.off('exit', onExit);
       await stop();
       if (ownDir) await rm(dir, { recursive: true, force: true });
     },
