@@ -5,6 +5,8 @@ import type { DeviceChange, DeviceConfig, EntryKind } from '../model/device-conf
 import { NvoError } from '../errors.ts';
 
 export interface ApplyRequest {
+  /** The applied revision the change was computed from (XMPP agents check it, RFC-less but ours). */
+  base: number;
   /** The desired revision this change brings the device to (logs, and devices that record it). */
   revision: number;
   /** What the device has now, as far as nvo knows. */
@@ -21,12 +23,17 @@ export interface DeviceDriver {
   apply(device: Device, req: ApplyRequest): Promise<{ committed: boolean }>;
   /** nvo's part of what the device has now (check-sync, repair). */
   read?(device: Device): Promise<DeviceConfig>;
+  /** false: the device cannot take several commits at one revision (XMPP agents order pushes by
+   *  revision), so a refused batch is not bisected: a sole new owner is blamed without a commit,
+   *  otherwise the whole batch fails. Default true. */
+  isolation?: boolean;
   /** Entry kinds the device's dialect cannot hold: read-back never shows them, so they are not drift. */
   ignoredKinds?(device: Device): readonly EntryKind[];
 }
 
 export function isTransient(err: unknown): boolean {
   if (err && typeof err === 'object' && 'transient' in err) return Boolean((err as { transient: unknown }).transient);
+  if (err instanceof NvoError && typeof err.details.transient === 'boolean') return err.details.transient;
   // Redis or the network failing under the worker is not the device's verdict.
   const code = (err as { code?: unknown })?.code;
   return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code);

@@ -91,7 +91,7 @@ export async function syncDevice(deps: SyncDeps, device: string, lease: DeviceLe
   try {
     await lease.assertHeld();
     try {
-      const r = await driver.apply(dev, { revision: step.revision, applied: base, desired: step.target, change });
+      const r = await driver.apply(dev, { base: snap.applied.revision, revision: step.revision, applied: base, desired: step.target, change });
       if (r.committed) outcome.commits++;
       await lease.assertHeld();
       await store.recordApplied(device, step.revision, step.target, { committed: r.committed });

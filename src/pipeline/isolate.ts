@@ -41,7 +41,7 @@ export async function isolate(i: IsolateInput): Promise<IsolateResult> {
     if (isEmptyChange(change)) return true;
     await i.lease.assertHeld();
     try {
-      const r = await i.driver.apply(i.dev, { revision: snap.revision, applied: from, desired: to, change });
+      const r = await i.driver.apply(i.dev, { base: snap.applied.revision, revision: snap.revision, applied: from, desired: to, change });
       if (r.committed) res.commits++;
       return true;
     } catch (err) {
@@ -56,6 +56,12 @@ export async function isolate(i: IsolateInput): Promise<IsolateResult> {
 
   const baseline = unionOf(settled);
   const removalsEmpty = isEmptyChange(diffConfig(i.base, baseline));
+  if (i.driver.isolation === false) {
+    // No trial commits: blame needs no commit only when one new owner and nothing else was in the batch.
+    if (candidates.length !== 1 || !removalsEmpty) return { ...res, unattributed: i.batchError };
+    refuse(candidates[0]!, i.batchError);
+    return { ...res, config: baseline };
+  }
   const r0 = await apply(i.base, baseline);
   if (r0 !== true) return { ...res, unattributed: r0 };
   res.config = baseline;
