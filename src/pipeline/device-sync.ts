@@ -10,7 +10,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Device } from '../model/device.ts';
-import { diffConfig, emptyConfig, isEmptyChange, normalizeConfig, stableJson } from '../model/device-config.ts';
+import { diffConfig, emptyConfig, isEmptyChange, normalizeConfig, stableJson, type DeviceConfig } from '../model/device-config.ts';
 import type { DeviceStateStore } from '../store/device-state.ts';
 import type { Keys } from '../store/keys.ts';
 import { NvoError } from '../errors.ts';
@@ -20,7 +20,7 @@ import type { DriverRegistry } from './driver-registry.ts';
 import { isolate } from './isolate.ts';
 import * as m from './metrics.ts';
 import type { SyncRecords } from './sync-records.ts';
-import { readSnapshot, targetOf, unionOf, type SyncSnapshot } from './sync-snapshot.ts';
+import { readSnapshot, targetOf, unionOf, type Contribution, type SyncSnapshot } from './sync-snapshot.ts';
 
 export interface SyncDeps {
   redis: Redis;
@@ -75,7 +75,7 @@ export async function syncDevice(deps: SyncDeps, device: string, lease: DeviceLe
     }
   }
 
-  const step = deps.coalesce === false ? oneStep(snap) : { target: targetOf(snap), revision: snap.revision, candidates: pending(snap) };
+  const step = planSync(snap, deps.coalesce !== false);
   const change = diffConfig(base, step.target);
   if (isEmptyChange(change)) {
     if (step.revision > snap.applied.revision || !snap.applied.present) {
@@ -123,6 +123,11 @@ export async function syncDevice(deps: SyncDeps, device: string, lease: DeviceLe
   } finally {
     await store.setSyncing(device, false).catch(() => undefined);
   }
+}
+
+/** What the next sync brings the device to, and at which revision: the same code for `nvo device diff`. */
+export function planSync(snap: SyncSnapshot, coalesce = true): { target: DeviceConfig; revision: number; candidates: Contribution[] } {
+  return coalesce ? { target: targetOf(snap), revision: snap.revision, candidates: pending(snap) } : oneStep(snap);
 }
 
 /** Contributions written since the last applied revision and not refused: what this sync adds. */
