@@ -79,7 +79,7 @@ async function handle(fleet: Fleet, req: IncomingMessage, onShutdown: () => void
   const route = `${req.method} ${url.pathname}`;
   switch (route) {
     case 'GET /status':
-      return { status: 200, body: { pid: process.pid, host: fleet.host, username: fleet.username, protocols: fleet.protocols, devices: fleet.status() } };
+      return { status: 200, body: { pid: process.pid, host: fleet.host, username: fleet.username, protocols: fleet.protocols.map((p) => `base:${p}`), devices: fleet.status() } };
     case 'POST /faults': {
       const f = parseInput(faultBody, await json(req), 'fault');
       fleet.inject(f.device, f.kind === 'refuse-commit' ? { kind: f.kind, count: f.count, error: f.error } : f.kind === 'drop-session' ? { kind: f.kind, count: f.count } : { kind: 'clear' });

@@ -156,7 +156,7 @@ describe('rpc-errors as RFC 6241 Appendix A has them', () => {
 
   it('checks MACs, VNI ranges and references; validate and commit report what is wrong in the datastore', async () => {
     const s = await nc.open(nextPort());
-    const mac = await rpcError(op.editConfig(s, { target: 'candidate', config: `<nvo xmlns="${LAB}"><vlan><id>10</id></vlan><vni><id>5010</id><vlan>10</vlan><encapsulation>vxlan</encapsulation><mac><address>02:00:00:00:00:ZZ</address><vtep>192.0.2.1</vtep></mac></vni></nvo>` }));
+    const mac = await rpcError(op.editConfig(s, { target: 'candidate', config: `<nvo xmlns="${LAB}"><vlan><id>10</id></vlan><vni><id>5010</id><vlan>10</vlan><encapsulation>vxlan</encapsulation></vni><mac><vni>5010</vni><address>02:00:00:00:00:ZZ</address><vtep>192.0.2.1</vtep></mac></nvo>` }));
     expect(mac.errors[0]).toMatchObject({ tag: 'invalid-value', appTag: 'pattern-violation', info: { 'bad-value': '02:00:00:00:00:ZZ' } });
     const vni = await rpcError(op.editConfig(s, { target: 'candidate', config: `<nvo xmlns="${LAB}"><vni><id>16777216</id></vni></nvo>` }));
     expect(vni.errors[0]).toMatchObject({ tag: 'invalid-value', appTag: 'not-in-range' });
