@@ -3,12 +3,15 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { registerApply } from './apply.ts';
 import { registerDevice } from './device.ts';
+import { registerDeviceSync } from './device-sync.ts';
+import { registerInventory } from './inventory.ts';
 import { registerPod } from './pod.ts';
 import { registerServe } from './serve.ts';
 import { registerSettings } from './settings.ts';
 import { registerTenant } from './tenant.ts';
 import { registerVni } from './vni.ts';
+import { registerWorker } from './worker.ts';
 
 export type RegisterCommands = (program: Command, ctx: CliContext) => void;
 
-export const commandGroups: RegisterCommands[] = [registerTenant, registerDevice, registerPod, registerVni, registerSettings, registerApply, registerServe];
+export const commandGroups: RegisterCommands[] = [registerTenant, registerDevice, registerDeviceSync, registerPod, registerVni, registerSettings, registerApply, registerInventory, registerServe, registerWorker];
