@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NvoError } from '../../src/errors.ts';
 import { diffConfig, emptyConfig, normalizeConfig, type DeviceConfig } from '../../src/model/device-config.ts';
 import { LinuxDataPlane } from '../../src/dataplane/linux/linux-data-plane.ts';
+import { vrfDeviceName } from '../../src/dataplane/linux/names.ts';
 
 const why = rootReason();
 if (why) console.log(`skipping the Linux data plane test: ${why}`);
@@ -191,6 +192,31 @@ describe.skipIf(why !== null)('Linux VXLAN data plane in network namespaces', ()
     await expect(dp1.reconcile(bad)).rejects.toMatchObject({ code: 'invalid-input', issues: [{ field: 'macs[1].mac' }] });
     await expect(dp1.attachPort({ port: 'vm1p; reboot', vni: 5010 })).rejects.toMatchObject({ code: 'invalid-input' });
     expect(snapshot(ns.hv1)).toBe(before);
+  });
+
+  it('puts an IRB address on the VLAN bridge in its VRF (a kernel VRF where there is one) and takes it away', async () => {
+    const withIrb: DeviceConfig = normalizeConfig({
+      ...cfg1,
+      vrfs: [{ name: 'red', rd: '65000:1', importTargets: ['65000:1'], exportTargets: ['65000:1'] }],
+      irbs: [{ vlan: 10, vrf: 'red', address: '192.0.2.1/24' }],
+    });
+    await dp1.apply(diffConfig(cfg1, withIrb));
+    expect(await dp1.read()).toEqual(withIrb);
+    const addrs = JSON.parse(sh(['ip', '-n', ns.hv1, '-j', 'address', 'show', 'dev', 'nvob10']))[0].addr_info.map((a: { local: string }) => a.local);
+    expect(addrs).toContain('192.0.2.1');
+    // The gateway answers the VM across the bridge.
+    expect(pings(ns.vm1, '192.0.2.1')).toBe(true);
+    const vrfDev = JSON.parse(sh(['ip', '-n', ns.hv1, '-d', '-j', 'link', 'show', 'dev', vrfDeviceName('red')]))[0];
+    expect(vrfDev.linkinfo.info_kind).toBe((await dp1.capabilities()).vrf ? 'vrf' : 'bridge');
+
+    // Moving the gateway address replaces it; reconciling to the plain config removes IRB and VRF.
+    const moved = normalizeConfig({ ...withIrb, irbs: [{ vlan: 10, vrf: 'red', address: '192.0.2.254/24' }] });
+    await dp1.apply(diffConfig(withIrb, moved));
+    expect(await dp1.read()).toEqual(moved);
+    await dp1.reconcile(cfg1);
+    expect(await dp1.read()).toEqual(cfg1);
+    expect(spawnSync('ip', ['-n', ns.hv1, 'link', 'show', 'dev', vrfDeviceName('red')]).status).not.toBe(0);
+    expect(JSON.parse(sh(['ip', '-n', ns.hv1, '-j', 'address', 'show', 'dev', 'nvob10']))[0].addr_info.filter((a: { scope: string }) => a.scope === 'global')).toEqual([]);
   });
 
   it('stops carrying traffic once the configuration is removed, and removes only its own devices', async () => {
