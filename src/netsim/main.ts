@@ -4,8 +4,9 @@ import { netsimCommand } from '../cli/commands/netsim.ts';
 import { NvoError } from '../errors.ts';
 
 try {
-  await netsimCommand().name('netsim').parseAsync(process.argv);
+  await netsimCommand().parseAsync(process.argv);
 } catch (err) {
   console.error(`nvo netsim: ${(err as Error).message}`);
-  process.exitCode = err instanceof NvoError ? (err.status >= 500 ? 2 : 1) : ((err as { exitCode?: number }).exitCode ?? 1);
+  process.exitCode = err instanceof NvoError && err.code === 'invalid-input' ? 2 : 1;
 }
+process.exit(); // nothing may hold a finished command (the fleet of `run` is closed by now)

@@ -43,10 +43,12 @@ export function isNetsimProcess(pid: number): boolean {
   }
 }
 
-/** Runs the fleet in this process until SIGTERM/SIGINT or POST /shutdown. */
+/** Runs the fleet in this process; resolves once it has stopped (SIGTERM/SIGINT or POST /shutdown). */
 export async function runFleet(o: FleetOptions & { stateDir: string; controlPort?: number; faults?: { device: number | 'all'; fault: Fault }[] }): Promise<void> {
   const fleet = await Fleet.start(o);
   for (const f of o.faults ?? []) fleet.inject(f.device, f.fault);
+  let stopped!: () => void;
+  const done = new Promise<void>((resolve) => (stopped = resolve));
   let stopping = false;
   const shutdown = async () => {
     if (stopping) return;
@@ -54,11 +56,11 @@ export async function runFleet(o: FleetOptions & { stateDir: string; controlPort
     await ctl.close();
     await fleet.stop();
     if (readState(o.stateDir)?.pid === process.pid) rmSync(stateFile(o.stateDir), { force: true });
-    process.exit(0);
+    stopped();
   };
   const ctl = await startControl(fleet, o.controlPort ?? 0, () => void shutdown());
-  process.on('SIGTERM', () => void shutdown());
-  process.on('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+  process.once('SIGINT', () => void shutdown());
   const state: NetsimState = {
     pid: process.pid,
     controlUrl: ctl.url,
@@ -77,6 +79,7 @@ export async function runFleet(o: FleetOptions & { stateDir: string; controlPort
   writeFileSync(tmp, JSON.stringify(state, null, 2), { mode: 0o600 }); // it holds the password
   renameSync(tmp, stateFile(o.stateDir));
   console.log(`netsim: ${o.devices} devices on ${fleet.host}:${o.basePort}..${o.basePort + o.devices - 1}, control ${ctl.url}`);
+  await done;
 }
 
 const mainPath = resolve(dirname(fileURLToPath(import.meta.url)), 'main.ts');

@@ -1,6 +1,6 @@
-// `nvo netsim start` leaves a background fleet behind that `status` and `fail` reach and `stop`
-// takes away completely (no process, no state file). Run through src/netsim/main.ts, the command
-// group the nvo CLI registers.
+// `nvo netsim start` leaves a background fleet behind (src/netsim/main.ts run) that `status` and
+// `fail` reach and `stop` takes away completely (no process, no state file). Run through bin/nvo.js,
+// as users run it.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,12 +12,12 @@ import { NetconfSession } from '../../src/drivers/netconf/rpc.ts';
 import { isNetsimProcess, readState, stopBackground } from '../../src/netsim/process.ts';
 import { eventually, vlans } from './support.ts';
 
-const main = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/netsim/main.ts');
+const nvo = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/nvo.js');
 const dir = mkdtempSync(join(tmpdir(), 'nvo-netsim-cli-'));
 
 function netsim(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, ['--import', 'tsx', main, ...args], { timeout: 90_000 }, (err, stdout, stderr) => done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    execFile(process.execPath, [nvo, 'netsim', ...args], { timeout: 90_000 }, (err, stdout, stderr) => done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
   });
 }
 

@@ -70,8 +70,9 @@ function print(json: boolean, data: unknown, human: () => string): void {
   console.log(json ? JSON.stringify(data, null, 2) : human());
 }
 
-export function netsimCommand(): Command {
-  const cmd = new Command('netsim').description('simulated NETCONF devices on 127.0.0.1 for trying nvo against a fleet');
+/** The command group; under `parent` it inherits the nvo program's error handling. */
+export function netsimCommand(parent?: Command): Command {
+  const cmd = (parent ? parent.command('netsim') : new Command('netsim')).description('simulated NETCONF devices on 127.0.0.1 for trying nvo against a fleet');
 
   fleetOptions(cmd.command('start').description('start a fleet in the background'))
     .option('--json', 'machine-readable output')
@@ -158,7 +159,6 @@ function table(pid: number, devices: DeviceStatus[]): string {
   return [`netsim pid ${pid}`, line(head), ...rows.map(line)].join('\n');
 }
 
-/** One line for the CLI's registry. */
-export function register(program: Command): void {
-  program.addCommand(netsimCommand());
+export function registerNetsim(program: Command): void {
+  netsimCommand(program);
 }
