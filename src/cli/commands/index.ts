@@ -5,6 +5,7 @@ import { registerApply } from './apply.ts';
 import { registerDevice } from './device.ts';
 import { registerDeviceSync } from './device-sync.ts';
 import { registerInventory } from './inventory.ts';
+import { registerNetsim } from './netsim.ts';
 import { registerPod } from './pod.ts';
 import { registerServe } from './serve.ts';
 import { registerSettings } from './settings.ts';
@@ -14,4 +15,4 @@ import { registerWorker } from './worker.ts';
 
 export type RegisterCommands = (program: Command, ctx: CliContext) => void;
 
-export const commandGroups: RegisterCommands[] = [registerTenant, registerDevice, registerDeviceSync, registerPod, registerVni, registerSettings, registerApply, registerInventory, registerServe, registerWorker];
+export const commandGroups: RegisterCommands[] = [registerTenant, registerDevice, registerDeviceSync, registerPod, registerVni, registerSettings, registerApply, registerInventory, registerServe, registerWorker, registerNetsim];
