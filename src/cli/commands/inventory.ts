@@ -53,7 +53,9 @@ export function registerInventory(program: Command, ctx: CliContext): void {
       const text = o.json ? `${JSON.stringify(inventoryJson(result), null, 2)}\n` : inventoryYaml(result);
       if (!o.out) return ctx.print(text);
       writeFileSync(o.out, text);
-      ctx.print(`wrote ${o.out}: ${result.inventory.devices.length} devices, ${result.inventory.pods.length} pods${result.hnves.length ? ` (${result.hnves.length} hNVEs listed in its header, not in the inventory)` : ''}`);
+      const n = (count: number, what: string) => `${count} ${what}${count === 1 ? '' : 's'}`;
+      const hnves = result.hnves.length ? ` (${n(result.hnves.length, 'hNVE')} listed in its header, not in the inventory)` : '';
+      ctx.print(`wrote ${o.out}: ${n(result.inventory.devices.length, 'device')}, ${n(result.inventory.pods.length, 'pod')}${hnves}`);
     });
 }
 
