@@ -219,6 +219,19 @@ describe.skipIf(why !== null)('Linux VXLAN data plane in network namespaces', ()
     expect(JSON.parse(sh(['ip', '-n', ns.hv1, '-j', 'address', 'show', 'dev', 'nvob10']))[0].addr_info.filter((a: { scope: string }) => a.scope === 'global')).toEqual([]);
   });
 
+  it('adds and removes 500 MAC entries in one batch and reads back exactly them', async () => {
+    const macs = Array.from({ length: 500 }, (_, i) => ({ vni: 5010, mac: `02:00:5e:01:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`, vtep: `203.0.113.${10 + (i % 40)}` }));
+    const big = normalizeConfig({ ...cfg1, macs: [...cfg1.macs, ...macs] });
+    const before = dp1.runner.log.length;
+    await dp1.apply({ merge: { ...emptyConfig(), macs }, remove: emptyConfig() });
+    expect(await dp1.read()).toEqual(big);
+    expect(remoteFdb(ns.hv1, 'nvox5010')).toHaveLength(502);
+    expect(dp1.runner.log.length - before).toBeGreaterThanOrEqual(500);
+    await dp1.apply(diffConfig(big, cfg1));
+    expect(await dp1.read()).toEqual(cfg1);
+    expect(pings(ns.vm1, '192.0.2.12')).toBe(true);
+  });
+
   it('stops carrying traffic once the configuration is removed, and removes only its own devices', async () => {
     await dp1.apply(diffConfig(cfg1, emptyConfig()));
     await dp2.apply(diffConfig(cfg2, emptyConfig()));

@@ -114,13 +114,28 @@ export class LinuxDataPlane implements HnveDataPlane {
     if (taken.length) {
       throw new NvoError('conflict', `device name${taken.length > 1 ? 's' : ''} ${taken.join(', ')} taken by devices nvo did not make; nvo leaves them alone`, [], { devices: taken });
     }
-    for (const c of plan(target, state, settings, { prune })) await this.runner.run(c);
+    await this.execute(plan(target, state, settings, { prune }));
     // Read back: the kernel accepted every command, but say so only if it now holds the target.
     const after = configOf(await readKernel(this.runner));
     if (stableJson(after) !== stableJson(normalizeConfig(target))) {
       const drift = diffConfig(target, after);
       throw new NvoError('device-error', 'the kernel does not hold the configuration after the change', [], { drift });
     }
+  }
+
+  // fdb commands come last in a plan and are the bulk of it (one per remote MAC): one batch process.
+  private async execute(cmds: Command[]): Promise<void> {
+    let fdb: string[][] = [];
+    for (const c of cmds) {
+      if (c.tool === 'bridge' && c.args[0] === 'fdb') {
+        fdb.push(c.args);
+        continue;
+      }
+      await this.runner.batch('bridge', fdb);
+      fdb = [];
+      await this.runner.run(c);
+    }
+    await this.runner.batch('bridge', fdb);
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
