@@ -42,6 +42,8 @@ export interface SyncOutcome {
   coalesced: number;
   refused: string[];
   drift: boolean;
+  /** The sync stopped short of the desired revision (baseline mode): another job must follow. */
+  behind?: boolean;
 }
 
 /** A permanent failure no single owner could be blamed for; the job fails without retry. */
@@ -96,7 +98,7 @@ export async function syncDevice(deps: SyncDeps, device: string, lease: DeviceLe
       await lease.assertHeld();
       await store.recordApplied(device, step.revision, step.target, { committed: r.committed });
       await records.clearFailure(device);
-      return { ...outcome, revision: step.revision };
+      return { ...outcome, revision: step.revision, coalesced: Math.max(0, step.revision - snap.applied.revision), behind: step.revision < snap.revision };
     } catch (err) {
       if (isTransient(err) || err instanceof Error && err.name === 'LeaseLostError') throw err;
       if (deps.coalesce === false) throw await failOrBlame(deps, snap, step.candidates.length === 1 ? step.candidates[0]!.owner : null, err);

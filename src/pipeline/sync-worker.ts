@@ -63,6 +63,7 @@ export function startSyncWorker(o: SyncWorkerOptions): Worker<SyncJobData> {
         m.changesPerCommit.observe({ device }, r.coalesced);
       }
       o.onSync?.({ device, start, end: Date.now(), commits: r.commits, coalesced: r.coalesced, worker: workerName });
+      if (r.behind) await o.enqueuer.enqueue(device);
       return { revision: r.revision, commits: r.commits, coalesced: r.coalesced, refused: r.refused, drift: r.drift };
     } catch (err) {
       if (err instanceof DeviceRefusedError) {
