@@ -99,10 +99,12 @@ describe('Prosody restart in the middle of a stream of pushes', () => {
 
       // Count: every operation that changed the data plane carries a newer revision than the one
       // before (in order, none twice), and each MAC was added exactly once, never removed.
-      const effective = plane.effective();
-      const revs = effective.map((h) => h.revision!);
+      const revs = plane.history.map((h) => h.revision!);
       expect(revs).toEqual([...revs].sort((a, b) => a - b));
       expect(new Set(revs).size).toBe(revs.length);
+      expect(revs.at(-1)).toBe(STREAM);
+      const effective = plane.effective();
+      expect(effective).toHaveLength(plane.history.length);
       const added = new Map<string, number>();
       for (const h of effective) {
         for (const m of h.change.merge.macs) added.set(m.mac, (added.get(m.mac) ?? 0) + 1);
