@@ -25,6 +25,7 @@ export class GatewayAgent extends EventEmitter {
   private queue: Promise<unknown> = Promise.resolve();
   private session = 0;
   private stopped = false;
+  private cancelWait: (() => void) | null = null;
 
   constructor(private readonly opts: GatewayAgentOptions) {
     super();
@@ -60,6 +61,7 @@ export class GatewayAgent extends EventEmitter {
   async stop(): Promise<void> {
     this.stopped = true;
     this.session++;
+    this.cancelWait?.();
     this.xmpp.reconnect.stop();
     await this.xmpp.stop().catch(() => undefined);
     await this.queue.catch(() => undefined);
@@ -165,7 +167,15 @@ export class GatewayAgent extends EventEmitter {
         return;
       } catch (e) {
         this.emit('announce-failed', e);
-        await new Promise((r) => setTimeout(r, this.opts.announceRetryMs ?? 1_000));
+        // Offline controller (service-unavailable) or a lost answer: soon. A refusal (forbidden: the
+        // inventory does not know this JID yet) will not change in a second: slowly.
+        const condition = (e as { condition?: string }).condition;
+        const refused = condition !== undefined && condition !== 'service-unavailable' && condition !== 'recipient-unavailable';
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, refused ? 30_000 : (this.opts.announceRetryMs ?? 1_000));
+          this.cancelWait = () => (clearTimeout(timer), r());
+        });
+        this.cancelWait = null;
       }
     }
   }

@@ -1,5 +1,7 @@
 // Opens an XMPP client session (@xmpp/client) for the driver and the gateway agent alike.
-import { client, type Client } from '@xmpp/client';
+import { randomUUID } from 'node:crypto';
+import { client, xml, type Client } from '@xmpp/client';
+import type { CredentialsFactory } from '@xmpp/sasl2';
 import type { Socket } from 'node:net';
 
 export interface XmppLogin {
@@ -46,22 +48,15 @@ function isLoopback(service: string): boolean {
 export function createXmppClient(login: XmppLogin, defaultResource: string): Client {
   const j = splitJid(login.jid);
   const plainOk = isLoopback(login.service) || login.service.startsWith('xmpps:');
+  const userAgent = xml('user-agent', { id: randomUUID() });
   // @xmpp/client refuses PLAIN on a stream without TLS and falls back to SCRAM-SHA-1, which costs ~1 s
   // of CPU per login here; over loopback (or TLS) PLAIN exposes nothing, so pick it explicitly.
-  const credentials = async (
-    authenticate: (c: { username: string; password: string }, mechanism: string) => Promise<void>,
-    mechanisms: string[],
-  ) => {
+  const credentials: CredentialsFactory<Client> = async (authenticate, mechanisms) => {
     const mechanism = plainOk && mechanisms.includes('PLAIN') ? 'PLAIN' : mechanisms.find((m) => m !== 'PLAIN' && m !== 'ANONYMOUS');
     if (!mechanism) throw new Error(`no usable SASL mechanism among ${mechanisms.join(', ')}`);
-    await authenticate({ username: j.local, password: login.password }, mechanism);
+    await authenticate({ username: j.local, password: login.password }, mechanism, userAgent);
   };
-  const xmpp = client({
-    service: login.service,
-    domain: j.domain,
-    resource: j.resource ?? defaultResource,
-    credentials: credentials as unknown as Parameters<typeof client>[0] extends infer O ? (O extends { credentials?: infer C } ? C : never) : never,
-  });
+  const xmpp = client({ service: login.service, domain: j.domain, resource: j.resource ?? defaultResource, credentials });
   // Nagle + delayed ACK add ~44 ms to every sequential IQ (lab-facts): push/ack is latency-bound.
   xmpp.on('connect', () => (xmpp.socket as unknown as Socket | null)?.setNoDelay?.(true));
   return xmpp;

@@ -10,7 +10,8 @@ import { NS_PUSH, readEntries } from '../../../src/drivers/xmpp/protocol.ts';
 import { XmppError } from '../../../src/drivers/xmpp/xmpp-error.ts';
 import { GatewayAgent } from '../../../src/agent/gateway/gateway-agent.ts';
 import { RecorderDataPlane } from '../../../src/dataplane/recorder.ts';
-import { xmppLab, type XmppLab } from '../../drivers/xmpp/lab.ts';
+import { runGatewayAgent } from '../../../src/agent/gateway/run.ts';
+import { waitFor, xmppLab, type XmppLab } from '../../drivers/xmpp/lab.ts';
 
 let lab: XmppLab;
 let controller: Client;
@@ -24,9 +25,9 @@ function client(user: string, resource: string): Client {
 }
 
 /** Sends one IQ to the agent; resolves with the result payload or the error as an XmppError. */
-async function ask(from: Client, type: 'get' | 'set', payload: Element): Promise<Element | XmppError> {
+async function ask(from: Client, type: 'get' | 'set', payload: Element, to = 'gw1'): Promise<Element | XmppError> {
   try {
-    const reply = await from.iqCaller.request(xml('iq', { type, to: `${lab.jid('gw1')}/gateway` }, payload), 15_000);
+    const reply = await from.iqCaller.request(xml('iq', { type, to: `${lab.jid(to)}/gateway` }, payload), 15_000);
     return reply.getChildElements()[0]!;
   } catch (e) {
     const el = (e as { element?: Element }).element;
@@ -39,7 +40,7 @@ const push = (attrs: Record<string, string>, ...entries: Element[]) => xml('push
 const vlan = (id: string, name = 'v') => xml('vlan', { id, name });
 
 beforeAll(async () => {
-  lab = await xmppLab(['nvo', 'gw1', 'mallory']);
+  lab = await xmppLab(['nvo', 'gw1', 'gw2', 'mallory']);
   controller = client('nvo', 'controller');
   controller.iqCallee.set(NS_PUSH, 'announce', (ctx: unknown) => {
     announcements.push(String((ctx as { element: Element }).element.attrs.revision));
@@ -123,5 +124,21 @@ describe('gateway agent', () => {
     expect(readEntries(st, 'state')).toEqual(await plane.read());
     expect(plane.history.map((h) => h.revision)).toEqual([1, 2, 3]);
     expect((await plane.read()).vlans).toEqual([{ id: 200, name: 'v' }]);
+  });
+
+  it('runs as `nvo gateway-agent` through runGatewayAgent with the recorder data plane', async () => {
+    const lines: string[] = [];
+    const before = announcements.length;
+    const gw2 = await runGatewayAgent({ jid: lab.jid('gw2'), password: lab.passwords.gw2!, service: lab.prosody.service, controller: lab.jid('nvo'), signals: [], log: (l) => lines.push(l) });
+    try {
+      await waitFor('gw2 to announce', () => announcements.length > before);
+      const r = await ask(controller, 'set', push({ base: '0', revision: '1' }, vlan('42', 'answer')), 'gw2');
+      expect(r).not.toBeInstanceOf(XmppError);
+      expect(gw2.revision).toBe(1);
+      expect(lines).toContain(`gateway-agent ${lab.jid('gw2')}: applied revision 1 (delta)`);
+      expect(lines).toContain(`gateway-agent ${lab.jid('gw2')}: announced revision 0 to ${lab.jid('nvo')}`);
+    } finally {
+      await gw2.stop();
+    }
   });
 });

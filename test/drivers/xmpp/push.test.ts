@@ -149,4 +149,18 @@ describe('XMPP driver and gateway agents', () => {
       await gw4.stop();
     }
   });
+
+  it('refuses an announcement from a JID that is no device\'s', async () => {
+    const gw4 = createXmppClient({ service: lab.prosody.service, jid: lab.jid('gw4'), password: lab.passwords.gw4! }, 'gateway');
+    await gw4.start();
+    try {
+      const err = await gw4.iqCaller.request(xml('iq', { type: 'set', to: driver.jid! }, xml('announce', { xmlns: 'urn:nvo:push:1', revision: '0' })), 15_000).catch((e: unknown) => e);
+      const el = (err as { element?: Element }).element;
+      expect(el).toBeDefined();
+      expect(XmppError.fromElement('gw4', el)).toMatchObject({ condition: 'forbidden', transient: false });
+    } finally {
+      gw4.reconnect.stop();
+      await gw4.stop();
+    }
+  });
 });
