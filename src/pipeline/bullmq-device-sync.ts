@@ -14,9 +14,11 @@ import type { Keys } from '../store/keys.ts';
 import type { SyncEnqueuer } from './sync-queue.ts';
 import { SyncRecords } from './sync-records.ts';
 
-/** Whether a contribution owner belongs to a session: the owner is the session id, or starts with it and ':' or '/'. */
+/** Whether a contribution owner belongs to a session: the network proxy names a session's owner
+ *  `session:<call id>` (proxy/network/desired.ts ownerOf); a bare id and `<id>:part` count too. */
 export function ownedBy(owner: string, sessionId: string): boolean {
-  return owner === sessionId || owner.startsWith(`${sessionId}:`) || owner.startsWith(`${sessionId}/`);
+  const bare = owner.startsWith('session:') ? owner.slice('session:'.length) : owner;
+  return bare === sessionId || bare.startsWith(`${sessionId}:`);
 }
 
 type Listener = (device: string) => void;
