@@ -20,6 +20,11 @@ export interface ProsodyOptions {
   port?: number;
   /** Directory for config, data, log and pid; a fresh temporary one when absent (and removed by destroy). */
   dir?: string;
+  /**
+   * Keep the server running after this process exits (`nvo lab up`); stop it later with
+   * stopProsodyByPidFile(dir). By default the server dies with its owner (tests).
+   */
+  detach?: boolean;
 }
 
 export interface ProsodyServer {
@@ -109,7 +114,7 @@ export async function createProsody(opts: ProsodyOptions = {}): Promise<ProsodyS
   const onExit = () => {
     if (child?.pid && child.exitCode === null) child.kill('SIGKILL');
   };
-  process.once('exit', onExit);
+  if (!opts.detach) process.once('exit', onExit);
 
   const stop = async (): Promise<void> => {
     const c = child;
@@ -137,9 +142,10 @@ export async function createProsody(opts: ProsodyOptions = {}): Promise<ProsodyS
     },
     async start() {
       if (child) return;
-      const c = spawn('prosody', ['-F', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const c = spawn('prosody', ['-F', '--config', config], { stdio: ['ignore', 'ignore', opts.detach ? 'ignore' : 'pipe'], detached: !!opts.detach });
       let stderr = '';
       c.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2000)));
+      if (opts.detach) c.unref();
       child = c;
       try {
         await waitListening(port, c, log);
@@ -160,4 +166,29 @@ export async function createProsody(opts: ProsodyOptions = {}): Promise<ProsodyS
     },
   };
   return server;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops a server started with `detach` from another process: by the PID in its pidfile, and only when
+ * that PID still runs prosody with this directory's config (a PID can be reused). True when one was stopped.
+ */
+export async function stopProsodyByPidFile(dir: string): Promise<boolean> {
+  const pid = Number((await readFile(join(dir, 'prosody.pid'), 'utf8').catch(() => '')).trim());
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return false;
+  const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+  if (!cmdline.some((a) => a.endsWith('prosody')) || !cmdline.includes(join(dir, 'prosody.cfg.lua'))) return false;
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+  if (alive(pid)) process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 40 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+  return true;
 }
