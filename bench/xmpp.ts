@@ -1,8 +1,13 @@
 // npm run bench:xmpp — pushes per second and round-trip p50/p99 through a private Prosody, one push
 // after the other and with 100 in flight. Each push adds one MAC entry and removes one; the round trip is apply() to
 // the agent's acknowledgement (render, IQ out, agent checks the revision and applies it to the
-// recorder data plane, IQ result back). The driver and the agents run in this one process.
+// recorder data plane, IQ result back). The agents run in a child process (this file with --agents),
+// as they would on other machines; the two processes and Prosody share the machine's cores.
 import os from 'node:os';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { createProsody } from '../lab/prosody-server.ts';
 import { connectRedis } from '../src/store/redis.ts';
 import { keys } from '../src/store/keys.ts';
@@ -29,11 +34,27 @@ function macChange(dev: number, i: number): DeviceChange {
   return { merge: { ...emptyConfig(), macs: [mac(dev, i)] }, remove: { ...emptyConfig(), macs: i > 1 ? [mac(dev, i - 1)] : [] } };
 }
 
+// Child mode: start the agents, say "ready" once each has announced, run until stdin closes.
+async function agentsMain(service: string, domain: string): Promise<void> {
+  const agents: GatewayAgent[] = [];
+  for (let n = 0; n < AGENTS; n++) {
+    const a = new GatewayAgent({ service, jid: `gw${n}@${domain}`, password: 'bench', controller: `nvo@${domain}`, dataPlane: new RecorderDataPlane() });
+    const announced = once(a, 'announced');
+    await a.start();
+    await announced;
+    agents.push(a);
+  }
+  console.log('ready');
+  process.stdin.resume();
+  await once(process.stdin, 'end');
+  for (const a of agents) await a.stop();
+}
+
 async function main(): Promise<void> {
   const prosody = await createProsody();
   const redis = connectRedis(undefined, { name: 'nvo-bench-xmpp' });
   const prefix = `bench-xmpp-${process.pid}:`;
-  const agents: GatewayAgent[] = [];
+  let child: ReturnType<typeof spawn> | null = null;
   let driver: XmppDriver | null = null;
   try {
     await prosody.register('nvo', 'bench');
@@ -45,13 +66,12 @@ async function main(): Promise<void> {
     await prosody.start();
     driver = new XmppDriver({ service: prosody.service, jid: `nvo@${prosody.domain}`, password: 'bench', store: new DeviceStateStore(redis, keys(prefix)), deviceByJid: (b) => devices.find((d) => d.jid === b), timeoutMs: 30_000 });
     await driver.start();
-    for (const d of devices) {
-      const a = new GatewayAgent({ service: prosody.service, jid: d.jid!, password: 'bench', controller: `nvo@${prosody.domain}`, dataPlane: new RecorderDataPlane() });
-      const announced = new Promise((r) => a.once('announced', r));
-      await a.start();
-      await announced;
-      agents.push(a);
-    }
+    child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--agents', prosody.service, prosody.domain], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: child.stdout! });
+    await new Promise<void>((resolve, reject) => {
+      lines.once('line', (l) => (l === 'ready' ? resolve() : reject(new Error(`agents said: ${l}`))));
+      child!.once('exit', (code) => reject(new Error(`agents exited with ${code}`)));
+    });
     const rev = devices.map(() => 0);
     const push = async (n: number) => {
       const base = rev[n]!;
@@ -68,7 +88,7 @@ async function main(): Promise<void> {
     };
 
     for (let i = 0; i < 200; i++) await push(i % AGENTS); // warm-up: JIT, TCP windows
-    console.log(`nvo XMPP push benchmark: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}, Prosody on 127.0.0.1, ${AGENTS} agents in-process`);
+    console.log(`nvo XMPP push benchmark: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}, Prosody on 127.0.0.1, ${AGENTS} agents in a second process`);
 
     let rtts: number[] = [];
     let t0 = performance.now();
@@ -95,9 +115,16 @@ async function main(): Promise<void> {
       issue();
     });
     report(`${IN_FLIGHT} in flight`, rtts, performance.now() - t0);
-    for (const [n, a] of agents.entries()) if (a.revision !== rev[n]) throw new Error(`agent gw${n} is at ${a.revision}, expected ${rev[n]}`);
+    for (const [n, d] of devices.entries()) {
+      const st = await driver.state(d);
+      if (st.revision !== rev[n]) throw new Error(`agent gw${n} is at ${st.revision}, expected ${rev[n]}`);
+    }
   } finally {
-    for (const a of agents) await a.stop();
+    if (child && child.exitCode === null) {
+      const exited = once(child, 'exit');
+      child.stdin!.end();
+      await exited;
+    }
     await driver?.stop();
     const left = await redis.keys(`${prefix}*`);
     if (left.length) await redis.del(...left);
@@ -106,4 +133,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (process.argv[2] === '--agents') await agentsMain(process.argv[3]!, process.argv[4]!);
+else await main();
