@@ -23,17 +23,30 @@ export function registerServe(program: Command, ctx: CliContext): void {
       const { host, port } = parseListen(opts.listen);
       const { buildAdminApp } = await import('../../api/server.ts');
       const store = await ctx.store();
+      // The queue dashboard and metrics of the device pipeline (issue 6).
+      const { openSyncQueue } = await import('../../pipeline/sync-queue.ts');
+      const { bullConnection } = await import('../../pipeline/pipeline.ts');
+      const { watchQueue } = await import('../../pipeline/metrics.ts');
+      const { queuesRoutes } = await import('../../api/routes/queues.ts');
+      const { metricsRoutes } = await import('../../api/routes/metrics.ts');
+      const syncQueue = openSyncQueue(bullConnection(store.redis), store.k);
+      watchQueue(syncQueue);
+      // The queue's connections would keep a refused start alive: close it on any failure.
       const app = await buildAdminApp({
         store,
         token: process.env.NVO_ADMIN_TOKEN,
         insecureNoAuth: opts.insecureNoAuth,
         logger: { level: process.env.NVO_LOG_LEVEL || 'info' },
+        extraRoutes: [queuesRoutes([syncQueue]), metricsRoutes()],
+      }).catch(async (e: unknown) => {
+        await syncQueue.close();
+        throw e;
       });
       await store.redis.ping();
       const address = await app.listen({ host, port });
       process.stderr.write(`nvo: admin API on ${address} (OpenAPI at ${address}/openapi.json)${process.env.NVO_ADMIN_TOKEN ? '' : ' WITHOUT AUTH'}\n`);
       await new Promise<void>((resolve) => {
-        const stop = () => void app.close().then(resolve, resolve);
+        const stop = () => void app.close().then(() => syncQueue.close()).then(resolve, resolve);
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
