@@ -2,6 +2,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { NvoError } from '../../src/errors.ts';
 import { normalizeConfig } from '../../src/model/device-config.ts';
+import { ownedBy } from '../../src/pipeline/bullmq-device-sync.ts';
+import { backoffDelay } from '../../src/pipeline/sync-queue.ts';
 import { simulatedDevice } from '../../src/pipeline/simulated-device.ts';
 import { harness, vlans, type Harness } from './harness.ts';
 
@@ -114,5 +116,22 @@ describe('device sync pipeline', () => {
     expect(await h.sim.read(simulatedDevice('tor5'))).toEqual(normalizeConfig(vlans(21, 22)));
     expect((await job!.getState())).toBe('completed');
     expect((await h.pipeline.queue.getJob(jobId))!.returnvalue).toMatchObject({ drift: true, commits: 1 });
+  });
+});
+
+describe('pieces', () => {
+  it("matches a refused owner to its session the way the network proxy names owners", () => {
+    expect(ownedBy('session:c1', 'c1')).toBe(true);
+    expect(ownedBy('c1', 'c1')).toBe(true);
+    expect(ownedBy('session:c1:mac', 'c1')).toBe(true);
+    expect(ownedBy('session:xc1', 'c1')).toBe(false);
+    expect(ownedBy('session:c10', 'c1')).toBe(false);
+    expect(ownedBy('vlan:c1', 'c1')).toBe(false);
+  });
+
+  it('backs off exponentially with jitter, capped', () => {
+    const p = { attempts: 10, baseDelayMs: 100, maxDelayMs: 1000 };
+    expect([1, 2, 3, 4, 5, 9].map((n) => backoffDelay(n, p, () => 0))).toEqual([50, 100, 200, 400, 500, 500]);
+    expect([1, 2, 3, 4, 5, 9].map((n) => backoffDelay(n, p, () => 1))).toEqual([100, 200, 400, 800, 1000, 1000]);
   });
 });
