@@ -119,6 +119,31 @@ describe('device sync pipeline', () => {
   });
 });
 
+describe('periodic check-sync and sweep', () => {
+  it('notices an out-of-band change by itself and repairs it', async () => {
+    h = await harness({ checkIntervalMs: 400 });
+    const t = await change(h, 'tor6', 's1', [31]);
+    await h.pipeline.port.waitApplied([t], { deadlineMs: 20_000, sessionId: 's1' });
+    await h.sim.tamper('tor6', vlans(31, 77));
+    let now: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      now = (await h.sim.read(simulatedDevice('tor6'))).vlans.map((v) => v.id);
+      if (now.length === 1) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(now).toEqual([31]);
+  });
+
+  it('queues again a device whose job ran out of attempts', async () => {
+    h = await harness({ retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 20 }, sweepIntervalMs: 300 });
+    await h.sim.injectFaults('tor7', 2);
+    const t = await change(h, 'tor7', 's1', [41]);
+    await h.pipeline.port.waitApplied([t], { deadlineMs: 30_000, sessionId: 's1' });
+    expect((await h.sim.read(simulatedDevice('tor7'))).vlans.map((v) => v.id)).toEqual([41]);
+    expect((await h.pipeline.queue.getJobs(['failed'])).map((j) => j.data.device)).toEqual(['tor7']);
+  });
+});
+
 describe('pieces', () => {
   it("matches a refused owner to its session the way the network proxy names owners", () => {
     expect(ownedBy('session:c1', 'c1')).toBe(true);
