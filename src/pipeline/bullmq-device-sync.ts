@@ -127,7 +127,13 @@ export class BullmqDeviceSync implements DeviceSyncPort {
         for (const l of this.listeners) l('*');
       });
       await this.sub.subscribe(this.k.deviceApplied, this.k.deviceSyncFailed);
-    })();
+    })().catch((e: unknown) => {
+      // Let the next wait try again rather than failing forever on a cached rejection.
+      this.sub?.disconnect();
+      this.sub = null;
+      this.subscribed = null;
+      throw e;
+    });
     return this.subscribed;
   }
 
