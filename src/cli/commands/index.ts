@@ -3,8 +3,10 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { registerApply } from './apply.ts';
 import { registerDevice } from './device.ts';
+import { registerDeviceRead } from './device-read.ts';
 import { registerDeviceSync } from './device-sync.ts';
 import { registerInventory } from './inventory.ts';
+import { registerLab } from './lab.ts';
 import { registerNetsim } from './netsim.ts';
 import { registerPod } from './pod.ts';
 import { registerServe } from './serve.ts';
@@ -15,4 +17,4 @@ import { registerWorker } from './worker.ts';
 
 export type RegisterCommands = (program: Command, ctx: CliContext) => void;
 
-export const commandGroups: RegisterCommands[] = [registerTenant, registerDevice, registerDeviceSync, registerPod, registerVni, registerSettings, registerApply, registerInventory, registerServe, registerWorker, registerNetsim];
+export const commandGroups: RegisterCommands[] = [registerTenant, registerDevice, registerDeviceSync, registerDeviceRead, registerPod, registerVni, registerSettings, registerApply, registerInventory, registerServe, registerWorker, registerNetsim, registerLab];
