@@ -1,0 +1,118 @@
+// kill -9 of the network proxy process (with its in-process sync workers) in the middle of an
+// INVITE, then a new process in its place. Devices are SIMULATED (Redis-backed).
+// The pipeline's promise holds: every device converges to its desired state. The proxies' promise —
+// the session ends established or fully undone — does NOT hold yet: the tenant proxy answers 408 and
+// sends CANCEL, but the new network proxy's cancelHandler (src/proxy/network/bye.ts) only undoes
+// branches that have an answer, so the dead INVITE's contributions and allocations stay. That check
+// is marked `it.fails` until the proxies undo unanswered branches whose INVITE is no longer running.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../lab/prosody-server.ts';
+import { MessagingClient } from '../../src/agent/hnve/messaging-client.ts';
+import { simulatedDevice, SimulatedDevices } from '../../src/pipeline/simulated-device.ts';
+import { TenantProxy } from '../../src/proxy/tenant/tenant-proxy.ts';
+import { DeviceStateStore } from '../../src/store/device-state.ts';
+import { InventoryStore } from '../../src/store/inventory-store.ts';
+import { NveStore } from '../../src/store/nve-store.ts';
+import { connectRedis } from '../../src/store/redis.ts';
+import { normalizeConfig } from '../../src/model/device-config.ts';
+import { HNVES, INVENTORY, SECRETS } from '../proxy/harness.ts';
+import { testRedis, type TestRedis } from '../support/redis.ts';
+
+const children: ChildProcess[] = [];
+const closers: (() => Promise<void>)[] = [];
+let t: TestRedis;
+afterAll(async () => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);
+  await t?.cleanup();
+});
+
+async function startNp(prefix: string, port: number, commitMs: number): Promise<ChildProcess> {
+  const c = spawn(process.execPath, ['--import', 'tsx', 'test/pipeline/network-proxy-process.ts', prefix, String(port), String(commitMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(c);
+  await new Promise<void>((resolve, reject) => {
+    c.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    c.once('exit', (code) => reject(new Error(`network proxy exited ${code}`)));
+  });
+  return c;
+}
+
+let status = 0;
+let state: DeviceStateStore;
+let sim: SimulatedDevices;
+
+beforeAll(async () => {
+  t = await testRedis();
+  const inventory = new InventoryStore(t.redis, t.prefix);
+  await inventory.apply(INVENTORY);
+  const nves = new NveStore(t.redis, t.k, inventory);
+  for (const h of HNVES) await nves.put(h);
+  sim = new SimulatedDevices(t.redis, t.prefix);
+  state = new DeviceStateStore(t.redis, t.k);
+  const port = await freePort();
+  const victim = await startNp(t.prefix, port, 4000);
+  const subscriber = connectRedis(undefined, { name: 'nvo-test-sub' });
+  closers.push(async () => subscriber.disconnect());
+  const tenant = new TenantProxy({
+    id: 'tp1',
+    redis: t.redis,
+    subscriber,
+    k: t.k,
+    inventory,
+    networkProxies: [{ id: 'np1', url: `ws://127.0.0.1:${port}`, secret: 'np1-shared-secret', pods: ['*'] }],
+    branchTimeoutMs: 20_000,
+    graceMs: 600_000,
+    reapIntervalMs: 1000,
+  });
+  const url = `ws://127.0.0.1:${await tenant.start()}`;
+  closers.push(() => tenant.close());
+  const agent = await MessagingClient.connect({ url, nve: 'h1', secret: SECRETS.h1, proxy: 'tp1', timeoutMs: 60_000 });
+  closers.push(() => agent.close());
+  await agent.register(3600);
+
+  const answer = agent.invite({ mac: '02:00:00:00:0a:01' }, 'acme');
+  // Wait until a device is in the middle of its commit, then kill the proxy and its workers.
+  const active = async () => (await Promise.all(INVENTORY.devices.map((d) => t.redis.get(`${t.prefix}sim:active:${d.id}`)))).some((v) => v === '1');
+  for (let i = 0; i < 400 && !(await active()); i++) await new Promise((r) => setTimeout(r, 25));
+  expect(await active()).toBe(true);
+  victim.kill('SIGKILL');
+  await new Promise((r) => victim.once('exit', r));
+  for (const d of INVENTORY.devices) await t.redis.set(`${t.prefix}sim:active:${d.id}`, '0');
+  await startNp(t.prefix, port, 20);
+  status = (await answer).status;
+}, 120_000);
+
+describe('kill -9 of the network proxy mid-INVITE', () => {
+  it('every device converges to its desired state', async () => {
+    // Converged: every device has applied its desired state, and has exactly it.
+    for (let i = 0; i < 300; i++) {
+      const st = await Promise.all(INVENTORY.devices.map((d) => state.status(d.id)));
+      if (st.every((s) => s.appliedRevision >= s.desiredRevision && s.syncState !== 'syncing')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    for (const d of INVENTORY.devices) {
+      const desired = await state.desired(d.id);
+      expect(await state.status(d.id)).toMatchObject({ appliedRevision: desired.revision });
+      expect(await sim.read(simulatedDevice(d.id))).toEqual(normalizeConfig(desired.config));
+    }
+  }, 60_000);
+
+  it.fails('the session ends established or fully undone (proxies: unanswered branches are not undone after a crash)', async () => {
+    const owners = (await Promise.all(INVENTORY.devices.map((d) => state.owners(d.id)))).flat();
+    if (status === 200) {
+      expect(owners.length).toBeGreaterThan(0);
+    } else {
+      // Not established: nothing of it may remain anywhere.
+      expect({ status, owners }).toEqual({ status, owners: [] });
+      const allocKeys = (await t.redis.keys(`${t.prefix}alloc:*`)).filter((key) => !key.endsWith(':scratch'));
+      const leftovers: string[] = [];
+      for (const key of allocKeys) {
+        const type = await t.redis.type(key);
+        const size = type === 'hash' ? await t.redis.hlen(key) : type === 'set' ? await t.redis.scard(key) : type === 'string' ? await t.redis.bitcount(key) : 0;
+        if (size > 0) leftovers.push(`${key}(${size})`);
+      }
+      expect(leftovers).toEqual([]);
+    }
+  });
+});
