@@ -34,6 +34,8 @@ async function run(inFlight: number): Promise<void> {
     console.log(`in flight ${String(inFlight).padStart(3)}: ${N} INVITEs, p50 ${p(0.5)} ms, p99 ${p(0.99)} ms, ${(N / secs).toFixed(0)} INVITE+BYE/s`);
   } finally {
     await s.close();
+    // The inventory's transaction connections are its own; left open they would keep the process alive.
+    await s.inventory.close();
   }
 }
 
