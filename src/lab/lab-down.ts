@@ -24,6 +24,7 @@ export async function labDown(sup: Supervisor, topology: Topology | null, progre
   const names = new Set([...(state?.namespaces ?? []), ...(topology ? networkPlan(topology).namespaces.map((n) => n.name) : [])]);
   const removed = await removeNamespaces(names);
   progress(`${'namespaces and links'.padEnd(28)} ${removed.length} removed`);
+  rmSync(sup.netconfDir, { recursive: true, force: true });
   rmSync(sup.dir, { recursive: true, force: true });
   progress(`${'state'.padEnd(28)} ${sup.dir} removed`);
   return { processes: recs.length, strays: strays.length, namespaces: removed };

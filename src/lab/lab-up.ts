@@ -3,7 +3,7 @@
 // is removed and built again (with what depends on it), so an `up` killed halfway is recovered by
 // the next one. Processes are recorded in the state dir before they are waited for.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { createProsody, freePort } from '../../lab/prosody-server.ts';
@@ -95,7 +95,8 @@ export async function labUp(c: LabContext): Promise<{ seconds: number; state: La
       return `${have.instances.length} instances already up`;
     }
     if (rec) await sup.stop(state, 'netconf');
-    const r = sup.spawnNvo(state, 'netconf', ['lab', '_run', 'netconf', '--state-dir', sup.dir, '--count', String(netconfDevices.length), '--ready', sup.readyFile('netconf')]);
+    rmSync(sup.netconfDir, { recursive: true, force: true });
+    const r = sup.spawnNvo(state, 'netconf', ['lab', '_run', 'netconf', '--state-dir', sup.dir, '--dir', sup.netconfDir, '--count', String(netconfDevices.length), '--ready', sup.readyFile('netconf')]);
     const ready = await sup.waitReady<NetconfReady>('netconf', r, 60_000);
     state.data.netconf = ready;
     state.processes.netconf = { ...r, ports: ready.instances.map((i) => i.port) };

@@ -3,7 +3,6 @@
 // not `nvo lab up`. Their files go under the lab's state dir (TMPDIR), so every process they start
 // names that dir on its command line and a sweep finds them after a crash.
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { NetconfInstance } from '../../lab/netconf-server.ts';
 
 export interface NetconfReady {
@@ -12,13 +11,11 @@ export interface NetconfReady {
   dir: string;
 }
 
-export async function runNetconfHost(o: { stateDir: string; count: number; readyFile: string }): Promise<void> {
-  const tmp = join(o.stateDir, 'tmp');
-  mkdirSync(tmp, { recursive: true });
+export async function runNetconfHost(o: { dir: string; count: number; readyFile: string }): Promise<void> {
+  mkdirSync(o.dir, { recursive: true });
   // netconf-subsystem runs as the lab's unprivileged login user and must reach the sockets under here.
-  chmodSync(o.stateDir, 0o755);
-  chmodSync(tmp, 0o755);
-  process.env.TMPDIR = tmp; // os.tmpdir() reads it on every call
+  chmodSync(o.dir, 0o755);
+  process.env.TMPDIR = o.dir; // os.tmpdir() reads it on every call
   const { startNetconfServers } = await import('../../lab/netconf-server.ts');
   const servers = await startNetconfServers({ count: o.count });
   const ready: NetconfReady = { instances: servers.instances, sshdPid: servers.sshdPid, dir: servers.dir };

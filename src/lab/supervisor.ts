@@ -2,10 +2,12 @@
 // start time, so a recycled PID is never mistaken for ours) in the state dir before `up` waits for
 // it, and stopped by that PID. Everything the lab runs names the state dir on its command line, so
 // after a `kill -9` of `up` at any moment a sweep of /proc finds even the processes it had no time
-// to record.
+// to record (netconfd and sshd name Supervisor.netconfDir instead).
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NvoError } from '../errors.ts';
@@ -37,6 +39,15 @@ export class Supervisor {
 
   constructor(stateDir: string) {
     this.dir = resolve(stateDir);
+  }
+
+  /**
+   * Where netconfd and sshd keep their files: outside the state dir, because the lab's unprivileged
+   * NETCONF login user must traverse every parent of its sockets and the state dir's parents may be
+   * private. Named after the state dir, so it is found again after a crash.
+   */
+  get netconfDir(): string {
+    return join(tmpdir(), `nvo-lab-${createHash('sha256').update(this.dir).digest('hex').slice(0, 12)}`);
   }
 
   get stateFile(): string {
@@ -127,7 +138,7 @@ export class Supervisor {
       } catch {
         continue;
       }
-      if (!argv.some((a) => a === this.dir || a.startsWith(`${this.dir}/`) || a.includes(`=${this.dir}/`) || a.includes(` ${this.dir}/`))) continue;
+      if (!argv.some((a) => a === this.dir || a.includes(`${this.dir}/`) || a.includes(`${this.netconfDir}/`))) continue;
       const i = argv.indexOf('lab');
       if (i >= 0 && ['up', 'down', 'status', 'demo'].includes(argv[i + 1] ?? '')) continue;
       out.push(Number(e));

@@ -88,13 +88,14 @@ export function registerLab(program: Command, ctx: CliContext): void {
     .command('_run <kind>', { hidden: true })
     .requiredOption('--state-dir <dir>')
     .option('--config <file>')
+    .option('--dir <dir>')
     .option('--count <n>')
     .option('--ready <file>')
-    .action(async (kind: string, o: { stateDir: string; config?: string; count?: string; ready?: string }) => {
+    .action(async (kind: string, o: { stateDir: string; config?: string; dir?: string; count?: string; ready?: string }) => {
       const config = () => JSON.parse(readFileSync(o.config!, 'utf8')) as never;
       if (kind === 'netconf') {
         const { runNetconfHost } = await import('../../lab/netconf-host.ts');
-        await runNetconfHost({ stateDir: o.stateDir, count: Number(o.count), readyFile: o.ready! });
+        await runNetconfHost({ dir: o.dir!, count: Number(o.count), readyFile: o.ready! });
       } else if (kind === 'applier') {
         const { runDeviceApplier } = await import('../../lab/device-applier.ts');
         await runDeviceApplier(config());

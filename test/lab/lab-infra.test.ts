@@ -1,0 +1,229 @@
+// The lab on this machine, through the real CLI: `nvo lab up` twice (the second changes nothing), a
+// NETCONF commit by nvo's own client to a lab device changes the bridges and fdb of its namespace,
+// an XMPP push reaches the gateway agent's namespace, an `up` killed halfway is recovered by the next,
+// and `lab down` leaves no namespace, process or listening port. Needs root (namespaces) and the
+// Debian packages netconfd, openssh-server, prosody, iproute2; skips with the reason otherwise. The
+// lab gets a name and state dir of its own, and a Redis key prefix that is deleted afterwards.
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyToDevice } from '../../src/drivers/netconf/device-ops.ts';
+import { XmppDriver } from '../../src/drivers/xmpp/xmpp-driver.ts';
+import { emptyConfig, type DeviceConfig } from '../../src/model/device-config.ts';
+import type { Device } from '../../src/model/device.ts';
+import { DeviceStateStore } from '../../src/store/device-state.ts';
+import { keys } from '../../src/store/keys.ts';
+import { InventoryStore } from '../../src/store/inventory-store.ts';
+import { Supervisor } from '../../src/lab/supervisor.ts';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const why = skipReason();
+if (why) console.log(`skipping the lab test: ${why}`);
+
+function skipReason(): string | null {
+  if (process.getuid?.() !== 0) return 'nvo lab needs root to create network namespaces';
+  for (const bin of ['/usr/sbin/netconfd', '/usr/sbin/sshd', '/usr/bin/prosody', '/usr/bin/prosodyctl']) if (!existsSync(bin)) return `${bin} is missing`;
+  const r = spawnSync('ip', ['netns', 'list']);
+  if (r.error || r.status !== 0) return `'ip netns' does not work here`;
+  return null;
+}
+
+const name = `nvt${randomBytes(2).toString('hex')}`;
+const stateDir = join(mkdtempSync(join(tmpdir(), 'nvo-lab-test-')), 'lab');
+const prefix = `test-${randomUUID()}:`;
+const env = { ...process.env, NVO_PREFIX: prefix, NVO_CHECK_SYNC_INTERVAL_MS: '0' };
+const labArgs = ['--name', name, '--state-dir', stateDir];
+
+function nvo(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [join(ROOT, 'bin/nvo.js'), ...args], { env, cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const state = () => JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')) as { processes: Record<string, { pid: number; ports?: number[] }>; data: { netconf: { instances: { port: number }[] }; xmpp: { service: string; controller: { jid: string; password: string } } } };
+const netnsOf = (id: string) => `${name}-${id}`;
+const labNamespaces = () =>
+  execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => n.startsWith(`${name}-`));
+const netconfDir = new Supervisor(stateDir).netconfDir;
+// Every process that names the lab's state dir (or its netconfd dir) on its command line: all the lab ever starts does.
+const labProcesses = () =>
+  readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8');
+        return cmd.includes(stateDir) || cmd.includes(netconfDir);
+      } catch {
+        return false;
+      }
+    });
+const listening = () => execFileSync('ss', ['-Hltn'], { encoding: 'utf8' });
+const links = (ns: string) => (JSON.parse(execFileSync('ip', ['-n', ns, '-j', 'link', 'show'], { encoding: 'utf8' })) as { ifname: string; master?: string }[]);
+const fdb = (ns: string, dev: string) =>
+  JSON.parse(execFileSync('bridge', ['-n', ns, '-j', 'fdb', 'show', 'dev', dev], { encoding: 'utf8' }) || '[]') as { mac: string; dst?: string }[];
+
+async function until<T>(what: string, fn: () => T | undefined | false, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    let v: T | undefined | false;
+    try {
+      v = fn();
+    } catch {
+      v = undefined;
+    }
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe.skipIf(why !== null)('nvo lab up|down|status on this machine', () => {
+  let store: InventoryStore;
+
+  beforeAll(() => {
+    store = InventoryStore.open({ prefix, name: 'lab-test' });
+  });
+
+  afterAll(async () => {
+    if (existsSync(stateDir)) await nvo(['lab', 'down', ...labArgs]);
+    rmSync(join(stateDir, '..'), { recursive: true, force: true });
+    const r = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const ks = await r.keys(`${prefix}*`);
+    if (ks.length) await r.del(...ks);
+    await r.quit();
+    await store.close();
+  }, 120_000);
+
+  it('builds the lab, and a second up changes nothing', async () => {
+    const first = await nvo(['lab', 'up', ...labArgs]);
+    expect(first.code, first.stderr).toBe(0);
+    for (const step of ['namespaces and links', 'redis', 'netconfd + sshd', 'prosody + accounts', 'lab device appliers', 'gateway agents', 'inventory', 'proxies and workers']) {
+      expect(first.stderr).toContain(`nvo lab: ${step}`);
+    }
+    expect(labNamespaces().sort()).toEqual(['core', 'tor1', 'tor2', 'tor3', 'wan1', 'tgw1', 'hv1', 'hv2', 'hv3', 'vm1', 'vm2', 'vm3', 'vm4', 'vm5', 'legacy1', 'wanhost'].map(netnsOf).sort());
+    // The underlay routes: hv3 (pod2) reaches tor1's VTEP (pod1) through the core.
+    execFileSync('ip', ['netns', 'exec', netnsOf('hv3'), 'ping', '-c1', '-W2', '-I', '203.0.113.23', '203.0.113.11']);
+    const pids = Object.fromEntries(Object.entries(state().processes).map(([k, v]) => [k, v.pid]));
+
+    const second = await nvo(['lab', 'up', ...labArgs]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/namespaces and links +16 namespaces already up/);
+    expect(second.stderr).toMatch(/netconfd \+ sshd +4 instances already up/);
+    expect(second.stderr).toMatch(/inventory +already applied/);
+    expect(Object.fromEntries(Object.entries(state().processes).map(([k, v]) => [k, v.pid]))).toEqual(pids);
+
+    const status = await nvo(['lab', 'status', ...labArgs, '--json']);
+    expect(status.code, status.stderr).toBe(0);
+    const rows = JSON.parse(status.stdout) as { element: string; up: boolean }[];
+    expect(rows.filter((r) => !r.up)).toEqual([]);
+    expect(rows.map((r) => r.element)).toEqual(expect.arrayContaining(['namespaces and links', 'netconf', 'prosody', 'applier-tor1', 'applier-wan1', 'gateway-tor2']));
+  }, 240_000);
+
+  it('a NETCONF commit to a lab device changes the bridges and fdb of its namespace', async () => {
+    const tor1 = (await store.get('device', 'tor1')) as Device;
+    expect(tor1.management?.port).toBe(state().data.netconf.instances[0].port);
+    const want: DeviceConfig = {
+      ...emptyConfig(),
+      vlans: [{ id: 1100, name: 'acme' }],
+      vnis: [{ vni: 5001, vlan: 1100, encapsulation: 'vxlan' }],
+      floods: [{ vni: 5001, vtep: '203.0.113.21' }],
+      macs: [{ vni: 5001, mac: '02:00:00:00:01:01', vtep: '203.0.113.21' }],
+    };
+    await applyToDevice(tor1, { merge: want, remove: emptyConfig() });
+    const ns = netnsOf('tor1');
+    await until('nvox5001 in nvob1100 on tor1', () => links(ns).some((l) => l.ifname === 'nvox5001' && l.master === 'nvob1100'));
+    await until('the MAC entry on tor1', () => fdb(ns, 'nvox5001').some((e) => e.mac === '02:00:00:00:01:01' && e.dst === '203.0.113.21'));
+    expect(fdb(ns, 'nvox5001').some((e) => e.mac === '00:00:00:00:00:00' && e.dst === '203.0.113.21')).toBe(true);
+
+    // The MAC moves to another VTEP: the applier follows the next commit too.
+    await applyToDevice(tor1, { merge: { ...emptyConfig(), macs: [{ vni: 5001, mac: '02:00:00:00:01:01', vtep: '203.0.113.22' }] }, remove: emptyConfig() });
+    await until('the moved MAC on tor1', () => fdb(ns, 'nvox5001').some((e) => e.mac === '02:00:00:00:01:01' && e.dst === '203.0.113.22'));
+    expect(fdb(ns, 'nvox5001').some((e) => e.mac === '02:00:00:00:01:01' && e.dst === '203.0.113.21')).toBe(false);
+
+    // tgw1's access port joins the VNI's segment once the VNI is configured there.
+    const tgw1 = (await store.get('device', 'tgw1')) as Device;
+    await applyToDevice(tgw1, { merge: want, remove: emptyConfig() });
+    await until('legacy1 access port in nvob1100 on tgw1', () => links(netnsOf('tgw1')).some((l) => l.ifname === 'h-legacy1' && l.master === 'nvob1100'));
+  }, 120_000);
+
+  it('an XMPP push reaches the gateway agent and its namespace', async () => {
+    const x = state().data.xmpp;
+    const tor2 = (await store.get('device', 'tor2')) as Device;
+    const driver = new XmppDriver({ service: x.service, jid: `${x.controller.jid}/lab-test`, password: x.controller.password, store: new DeviceStateStore(store.redis, keys(prefix)), deviceByJid: () => tor2 });
+    await driver.start();
+    try {
+      const config: DeviceConfig = { ...emptyConfig(), vlans: [{ id: 1200, name: 'globex' }], vnis: [{ vni: 10007, vlan: 1200, encapsulation: 'vxlan' }], macs: [{ vni: 10007, mac: '02:00:00:00:03:02', vtep: '203.0.113.23' }] };
+      const ack = await driver.sync(tor2, 1, config);
+      expect(ack.revision).toBe(1);
+    } finally {
+      await driver.stop();
+    }
+    const ns = netnsOf('tor2');
+    expect(links(ns).some((l) => l.ifname === 'nvox10007' && l.master === 'nvob1200')).toBe(true);
+    expect(fdb(ns, 'nvox10007').some((e) => e.mac === '02:00:00:00:03:02' && e.dst === '203.0.113.23')).toBe(true);
+  }, 120_000);
+
+  it('lab down leaves nothing; an up killed halfway is recovered by the next up', async () => {
+    const ports = Object.values(state().processes).flatMap((p) => p.ports ?? []);
+    expect(ports.length).toBeGreaterThanOrEqual(5);
+    const down = await nvo(['lab', 'down', ...labArgs]);
+    expect(down.code, down.stderr).toBe(0);
+    expectNothingLeft(ports);
+
+    // kill -9 of `up` once netconfd is up: processes, namespaces and the state file are left behind.
+    const c = spawn(process.execPath, [join(ROOT, 'bin/nvo.js'), 'lab', 'up', ...labArgs], { env, cwd: ROOT });
+    let err = '';
+    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    await until('up to start netconfd', () => err.includes('netconfd + sshd'), 120_000);
+    c.kill('SIGKILL');
+    await new Promise((r) => c.once('close', r));
+    expect(labNamespaces().length).toBe(16);
+    expect(labProcesses().length).toBeGreaterThan(0);
+
+    const again = await nvo(['lab', 'up', ...labArgs]);
+    expect(again.code, again.stderr).toBe(0);
+    const status = await nvo(['lab', 'status', ...labArgs, '--json']);
+    expect((JSON.parse(status.stdout) as { up: boolean }[]).every((r) => r.up), status.stdout).toBe(true);
+    // One of each: nothing of the killed run is still running beside the new processes.
+    const s = state();
+    const recorded = Object.values(s.processes).map((p) => p.pid);
+    const nodeProcs = labProcesses().filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('bin/nvo.js'));
+    expect(nodeProcs.map(Number).sort()).toEqual(recorded.filter((p) => nodeProcs.includes(String(p))).sort());
+    expect(readFileSync(`/proc/${s.processes.netconf!.pid}/cmdline`, 'utf8')).toContain('_run');
+
+    const ports2 = Object.values(s.processes).flatMap((p) => p.ports ?? []);
+    const down2 = await nvo(['lab', 'down', ...labArgs]);
+    expect(down2.code, down2.stderr).toBe(0);
+    expectNothingLeft(ports2);
+  }, 300_000);
+
+  function expectNothingLeft(ports: number[]): void {
+    expect(labNamespaces()).toEqual([]);
+    expect(labProcesses()).toEqual([]);
+    const open = listening();
+    for (const p of ports) expect(open).not.toMatch(new RegExp(`127\\.0\\.0\\.1:${p}\\b`));
+    expect(existsSync(stateDir)).toBe(false);
+    expect(existsSync(netconfDir)).toBe(false);
+  }
+});
+
+describe('nvo lab without root', () => {
+  it.skipIf(process.getuid?.() !== 0 || !existsSync('/usr/sbin/runuser'))('fails with one clear line', () => {
+    const r = spawnSync('/usr/sbin/runuser', ['-u', 'nobody', '--', process.execPath, join(ROOT, 'bin/nvo.js'), 'lab', 'up', ...labArgs], { encoding: 'utf8', env: { ...env, HOME: '/tmp' } });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toBe('nvo: error: nvo lab needs root: it creates network namespaces and veth links (run it with sudo)');
+    expect(labNamespaces()).toEqual([]);
+  });
+});
