@@ -133,7 +133,7 @@ describe.skipIf(why !== null)('nvo lab up|down|status on this machine', () => {
 
   it('a NETCONF commit to a lab device changes the bridges and fdb of its namespace', async () => {
     const tor1 = (await store.get('device', 'tor1')) as Device;
-    expect(tor1.management?.port).toBe(state().data.netconf.instances[0].port);
+    expect(tor1.management?.port).toBe(state().data.netconf.instances[0]!.port);
     const want: DeviceConfig = {
       ...emptyConfig(),
       vlans: [{ id: 1100, name: 'acme' }],
