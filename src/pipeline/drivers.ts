@@ -1,6 +1,9 @@
 // The drivers a production pipeline uses, by the inventory's `driver` field: NETCONF always, XMPP
 // when the controller's XMPP login is configured (NVO_XMPP_SERVICE, NVO_XMPP_JID, NVO_XMPP_PASSWORD).
-// The XMPP session is opened on first use, so a worker with only NETCONF devices never logs in.
+// With `eager` (a process that runs workers) the XMPP session opens at start and keeps trying until it
+// is up: a gateway agent that restarts announces its revision to the controller, and only a
+// logged-in controller hears that and resyncs it, whether or not a job is pending. Otherwise the
+// session opens on first use.
 import type { Logger } from 'pino';
 import { NvoError } from '../errors.ts';
 import { XmppDriver } from '../drivers/xmpp/xmpp-driver.ts';
@@ -23,12 +26,14 @@ export function xmppLoginFromEnv(env = process.env): XmppControllerLogin | null 
   return service && jid && password ? { service, jid, password } : null;
 }
 
-export function productionDrivers(o: { store: DeviceStateStore; inventory: InventoryStore; log: Logger; xmpp?: XmppControllerLogin | null }): {
+export function productionDrivers(o: { store: DeviceStateStore; inventory: InventoryStore; log: Logger; xmpp?: XmppControllerLogin | null; eager?: boolean }): {
   drivers: DriverRegistry;
   close(): Promise<void>;
 } {
   const drivers = new DriverRegistry().register('netconf', netconfDriver());
   let xmpp: Promise<XmppDriver> | null = null;
+  let retry: NodeJS.Timeout | null = null;
+  let closed = false;
   const login = o.xmpp === undefined ? xmppLoginFromEnv() : o.xmpp;
   if (login) {
     const started = () =>
@@ -55,11 +60,22 @@ export function productionDrivers(o: { store: DeviceStateStore; inventory: Inven
       read: async (device: Device) => xmppAdapter(await started()).read!(device),
     };
     drivers.register('xmpp', lazy);
+    const connectSoon = () => {
+      if (closed) return;
+      started().catch((e: unknown) => {
+        o.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'xmpp login failed; trying again in 5 s');
+        retry = setTimeout(connectSoon, 5000);
+        retry.unref();
+      });
+    };
+    if (o.eager) connectSoon();
   }
   return {
     drivers,
     async close() {
-      if (xmpp) await (await xmpp).stop();
+      closed = true;
+      if (retry) clearTimeout(retry);
+      if (xmpp) await (await xmpp.catch(() => null))?.stop();
     },
   };
 }

@@ -30,7 +30,7 @@ export function startPipeline(o: StartPipelineOptions): { pipeline: Pipeline; cl
   const log = o.log ?? pino({ name: 'nvo-pipeline', level: process.env.NVO_LOG_LEVEL || 'info' });
   const { redis, k } = o.inventory;
   const store = new DeviceStateStore(redis, k);
-  const drv = productionDrivers({ store, inventory: o.inventory, log, xmpp: o.xmpp });
+  const drv = productionDrivers({ store, inventory: o.inventory, log, xmpp: o.xmpp, eager: (o.workers ?? 1) > 0 });
   const pipeline = new Pipeline({
     redis,
     k,
