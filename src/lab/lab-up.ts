@@ -12,8 +12,9 @@ import type { InventoryStore } from '../store/inventory-store.ts';
 import type { ApplierConfig } from './device-applier.ts';
 import type { GatewayHostConfig } from './gateway-host.ts';
 import type { NetconfReady } from './netconf-host.ts';
+import { startProxies } from './proxies.ts';
 import { buildNetwork, checkNetwork, networkPlan, removeNamespaces } from './network.ts';
-import { canConnect, descendants, isAlive, killPids, logTail, startTime, Supervisor, type LabState } from './supervisor.ts';
+import { canConnect, descendants, isAlive, killPids, startTime, Supervisor, type LabState } from './supervisor.ts';
 import type { Topology } from './topology.ts';
 
 export interface LabContext {
@@ -195,26 +196,7 @@ export async function labUp(c: LabContext): Promise<{ seconds: number; state: La
 
   await step('proxies and workers', async () => {
     const x = state.data.xmpp as XmppData;
-    const env = { NVO_XMPP_SERVICE: x.service, NVO_XMPP_JID: x.controller.jid, NVO_XMPP_PASSWORD: x.controller.password };
-    const wanted = [['tenant-proxy', ['tenant-proxy']], ['network-proxy', ['network-proxy']], ['worker', ['worker']]] as const;
-    const out: string[] = [];
-    const missing: string[] = [];
-    for (const [name, args] of wanted) {
-      if (!c.commands.has(args[0])) {
-        missing.push(name);
-        continue;
-      }
-      const rec = state.processes[name];
-      if (rec && isAlive(rec)) {
-        out.push(`${name} running`);
-        continue;
-      }
-      if (rec) await sup.stop(state, name);
-      const r = sup.spawnNvo(state, name, [...args], { ...env, NVO_LAB_STATE_DIR: sup.dir });
-      await sleepUnlessDead(r, 1_500, name);
-      out.push(`${name} started (pid ${r.pid})`);
-    }
-    return [...out, ...(missing.length ? [`not available yet: ${missing.join(', ')}`] : [])].join('; ');
+    return startProxies(sup, state, c.commands, { NVO_XMPP_SERVICE: x.service, NVO_XMPP_JID: x.controller.jid, NVO_XMPP_PASSWORD: x.controller.password });
   });
 
   return { seconds: (performance.now() - t0) / 1000, state };
@@ -243,12 +225,4 @@ function writeConfig(sup: Supervisor, name: string, cfg: object): string {
 
 async function allConnect(ports: number[]): Promise<boolean> {
   return (await Promise.all(ports.map((p) => canConnect(p)))).every(Boolean);
-}
-
-async function sleepUnlessDead(r: { pid: number; start: number; log?: string }, ms: number, name: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (!isAlive(r)) throw new NvoError('unavailable', `${name} exited at start: ${logTail(r.log)}`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
 }

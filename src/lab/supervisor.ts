@@ -12,6 +12,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NvoError } from '../errors.ts';
 
+/** Set in the environment of every process the lab spawns: the state dir it belongs to. */
+export const LAB_ENV = 'NVO_LAB_STATE_DIR';
 const NVO_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/nvo.js');
 
 export interface ProcRecord {
@@ -90,7 +92,7 @@ export class Supervisor {
     const log = this.logFile(name);
     const fd = openSync(log, 'a');
     try {
-      const child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
+      const child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...env, [LAB_ENV]: this.dir } });
       if (!child.pid) throw new NvoError('internal', `${name}: ${cmd} did not start`);
       child.unref();
       const rec: ProcRecord = { pid: child.pid, start: startTime(child.pid) ?? 0, what: [cmd, ...args].join(' '), log };
@@ -138,12 +140,21 @@ export class Supervisor {
       } catch {
         continue;
       }
-      if (!argv.some((a) => a === this.dir || a.includes(`${this.dir}/`) || a.includes(`${this.netconfDir}/`))) continue;
+      if (!argv.some((a) => a === this.dir || a.includes(`${this.dir}/`) || a.includes(`${this.netconfDir}/`)) && !this.inEnviron(e)) continue;
       const i = argv.indexOf('lab');
       if (i >= 0 && ['up', 'down', 'status', 'demo'].includes(argv[i + 1] ?? '')) continue;
       out.push(Number(e));
     }
     return out;
+  }
+
+  // `nvo worker` takes no path argument: the lab marks the processes it spawns in their environment.
+  private inEnviron(pid: string): boolean {
+    try {
+      return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`${LAB_ENV}=${this.dir}`);
+    } catch {
+      return false;
+    }
   }
 }
 

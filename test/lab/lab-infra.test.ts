@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LinuxDataPlane } from '../../src/dataplane/linux/linux-data-plane.ts';
 import { applyToDevice } from '../../src/drivers/netconf/device-ops.ts';
 import { XmppDriver } from '../../src/drivers/xmpp/xmpp-driver.ts';
 import { emptyConfig, type DeviceConfig } from '../../src/model/device-config.ts';
@@ -173,6 +174,37 @@ describe.skipIf(why !== null)('nvo lab up|down|status on this machine', () => {
     const ns = netnsOf('tor2');
     expect(links(ns).some((l) => l.ifname === 'nvox10007' && l.master === 'nvob1200')).toBe(true);
     expect(fdb(ns, 'nvox10007').some((e) => e.mac === '02:00:00:00:03:02' && e.dst === '203.0.113.23')).toBe(true);
+  }, 120_000);
+
+  // The hNVE agent (issue 3) has not landed: hv1's side is done here with the Linux data plane it
+  // will use, so the packets prove what the gateways' appliers made of their NETCONF commits.
+  it('VM traffic crosses the overlay to the legacy host (ToR gateway) and is routed to the WAN host (WAN gateway)', async () => {
+    const hv1 = new LinuxDataPlane({ netns: netnsOf('hv1'), localVtep: '203.0.113.21' });
+    await hv1.reconcile({
+      ...emptyConfig(),
+      vlans: [{ id: 1100, name: 'acme' }],
+      vnis: [{ vni: 5001, vlan: 1100, encapsulation: 'vxlan' }],
+      floods: [{ vni: 5001, vtep: '203.0.113.1' }, { vni: 5001, vtep: '203.0.113.2' }],
+    });
+    await hv1.attachPort({ port: 'vm-vm1', vni: 5001 });
+    const ping = (to: string) => spawnSync('ip', ['netns', 'exec', netnsOf('vm1'), 'ping', '-c2', '-i0.2', '-W2', to], { encoding: 'utf8' });
+    // tgw1 has VNI 5001 from the previous test, with hv1 in its flood list and legacy1's port in the segment.
+    await until('vm1 → legacy1', () => ping('192.0.2.100').status === 0, 30_000);
+
+    expect(ping('192.0.2.200').status).not.toBe(0); // no gateway for acme yet
+    const wan1 = (await store.get('device', 'wan1')) as Device;
+    await applyToDevice(wan1, {
+      merge: {
+        ...emptyConfig(),
+        vrfs: [{ name: 'acme', rd: '65000:5001', importTargets: ['target:65000:5001'], exportTargets: ['target:65000:5001'] }],
+        vlans: [{ id: 1100, name: 'acme' }],
+        vnis: [{ vni: 5001, vlan: 1100, encapsulation: 'vxlan', vrf: 'acme' }],
+        irbs: [{ vlan: 1100, vrf: 'acme', address: '192.0.2.1/25' }],
+        floods: [{ vni: 5001, vtep: '203.0.113.21' }],
+      },
+      remove: emptyConfig(),
+    });
+    await until('vm1 → wanhost through wan1', () => ping('192.0.2.200').status === 0, 30_000);
   }, 120_000);
 
   it('lab down leaves nothing; an up killed halfway is recovered by the next up', async () => {
