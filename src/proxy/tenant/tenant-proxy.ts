@@ -71,7 +71,10 @@ export class TenantProxy {
       registrar,
       sessions: new Sessions(opts.redis, opts.k),
       members: new Membership(opts.redis, opts.k),
-      links: new NetworkLinks(opts.id, opts.networkProxies, opts.branchTimeoutMs ?? 60_000, log),
+      // Each process signs towards network proxies as itself (`<id>:<uuid>`): a network proxy orders
+      // CSeq per sender and call (RFC 3261 §12.2.2), and a process that ends another process's session
+      // (after a crash, or a restart) must not be refused for starting its count at 1 again.
+      links: new NetworkLinks(proc, opts.networkProxies, opts.branchTimeoutMs ?? 60_000, log),
       delivery: new Delivery(opts.redis, opts.subscriber, opts.k, proc, opts.id, registrar, this.server, log),
       log,
       expires: opts.expires ?? { min: 5, max: 86_400, default: 3600 },
