@@ -9,6 +9,7 @@ import { registerInventory } from './inventory.ts';
 import { registerLab } from './lab.ts';
 import { registerNetsim } from './netsim.ts';
 import { registerPod } from './pod.ts';
+import { registerProxy } from './proxy.ts';
 import { registerServe } from './serve.ts';
 import { registerSettings } from './settings.ts';
 import { registerTenant } from './tenant.ts';
@@ -17,4 +18,4 @@ import { registerWorker } from './worker.ts';
 
 export type RegisterCommands = (program: Command, ctx: CliContext) => void;
 
-export const commandGroups: RegisterCommands[] = [registerTenant, registerDevice, registerDeviceSync, registerDeviceRead, registerPod, registerVni, registerSettings, registerApply, registerInventory, registerServe, registerWorker, registerNetsim, registerLab];
+export const commandGroups: RegisterCommands[] = [registerTenant, registerDevice, registerDeviceSync, registerDeviceRead, registerPod, registerVni, registerSettings, registerApply, registerInventory, registerServe, registerWorker, registerProxy, registerNetsim, registerLab];
