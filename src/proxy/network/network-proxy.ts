@@ -13,7 +13,9 @@ import { ProtocolServer } from '../transport/ws-server.ts';
 import { byeHandler, cancelHandler } from './bye.ts';
 import type { DeviceSyncPort } from './device-sync-port.ts';
 import { inviteHandler, type NetworkDeps } from './invite.ts';
+import { infoHandler } from './mac-info.ts';
 import { Membership } from './membership.ts';
+import { referHandler } from './refer.ts';
 
 export interface NetworkProxyOptions {
   id: string;
@@ -60,7 +62,9 @@ export class NetworkProxy {
         INVITE: inviteHandler(deps),
         BYE: byeHandler(deps),
         CANCEL: cancelHandler(deps),
-        OPTIONS: async () => ({ status: 200, body: { proxy: opts.id, methods: ['INVITE', 'BYE', 'CANCEL', 'OPTIONS'] } }),
+        INFO: infoHandler(deps),
+        REFER: referHandler(deps),
+        OPTIONS: async () => ({ status: 200, body: { proxy: opts.id, methods: ['INVITE', 'BYE', 'CANCEL', 'INFO', 'REFER', 'OPTIONS'] } }),
       },
     });
   }

@@ -6,6 +6,7 @@ export const REASONS = {
   100: 'Trying',
   183: 'Session Progress',
   200: 'OK',
+  202: 'Accepted',
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',

@@ -4,12 +4,14 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from '../../store/keys.ts';
 import type { ProxyLog } from '../log.ts';
-import type { Request } from '../protocol/messages.ts';
+import type { Request, Response } from '../protocol/messages.ts';
 import type { ProtocolServer } from '../transport/ws-server.ts';
 import type { Registrar } from './registrar.ts';
 
 export class Delivery {
   private seq = 0;
+  /** Told every answer an NVE gives to a push made from this process (acknowledged revisions). */
+  onAnswer: ((req: Request, res: Response) => Promise<void> | void) | null = null;
 
   constructor(
     private readonly pub: Redis,
@@ -45,6 +47,7 @@ export class Delivery {
     const conn = this.server.connectionOf(req.to);
     if (!conn) return this.log.warn({ nve: req.to, method: req.method }, 'push for an NVE not connected here');
     const res = await conn.request(req);
+    await Promise.resolve(this.onAnswer?.(req, res)).catch((e: unknown) => this.log.warn({ err: String(e) }, 'answer hook failed'));
     if (res.status >= 300) this.log.warn({ nve: req.to, method: req.method, status: res.status, reason: res.reason }, 'NVE refused a pushed request');
   }
 }

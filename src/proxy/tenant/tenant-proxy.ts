@@ -16,7 +16,9 @@ import { byeHandler, cancelHandler, endSession } from './bye.ts';
 import { Delivery } from './delivery.ts';
 import type { TenantDeps } from './deps.ts';
 import { NetworkLinks, type NetworkProxyConfig } from './fork.ts';
+import { infoHandler, recordAcks } from './info.ts';
 import { inviteHandler, requireRegistered } from './invite.ts';
+import { ReferCoordinator } from './refer.ts';
 import { registerHandler } from './register.ts';
 import { Registrar } from './registrar.ts';
 import { Sessions } from './sessions.ts';
@@ -44,7 +46,9 @@ export interface TenantProxyOptions {
 export class TenantProxy {
   readonly server: ProtocolServer;
   readonly deps: TenantDeps;
+  readonly refer: ReferCoordinator;
   private reaper: NodeJS.Timeout | null = null;
+  private referSub: Redis | null = null;
 
   constructor(readonly opts: TenantProxyOptions) {
     const log = opts.log ?? proxyLog(`tenant-proxy:${opts.id}`);
@@ -80,12 +84,16 @@ export class TenantProxy {
       expires: opts.expires ?? { min: 5, max: 86_400, default: 3600 },
     };
     const d = this.deps;
+    d.delivery.onAnswer = recordAcks(d);
+    this.refer = new ReferCoordinator(d, opts.redis, opts.k);
     // The order below is the order of the protocol document's method list.
     Object.assign(handlers, {
       REGISTER: registerHandler(d),
       INVITE: inviteHandler(d),
       BYE: byeHandler(d),
       CANCEL: cancelHandler(d),
+      INFO: infoHandler(d, this.refer.ackHandler()),
+      REFER: this.refer.handler(),
       OPTIONS: async (ctx: { identity: string }) => {
         await requireRegistered(d, ctx.identity);
         return { status: 200, body: { proxy: opts.id, methods: Object.keys(handlers) } };
@@ -95,6 +103,8 @@ export class TenantProxy {
 
   async start(): Promise<number> {
     await this.deps.delivery.start();
+    this.referSub = this.opts.subscriber.duplicate();
+    await this.refer.listen(this.referSub);
     const interval = this.opts.reapIntervalMs ?? 1000;
     this.reaper = setInterval(() => void this.reap().catch((e: unknown) => this.deps.log.error({ err: String(e) }, 'reaper failed')), interval);
     return this.server.listening();
@@ -116,6 +126,7 @@ export class TenantProxy {
   async close(): Promise<void> {
     if (this.reaper) clearInterval(this.reaper);
     await this.deps.delivery.stop();
+    this.referSub?.disconnect();
     await this.deps.links.close();
     await this.server.close();
   }
