@@ -9,6 +9,8 @@ import { stringify } from 'yaml';
 import { createProsody, freePort } from '../../lab/prosody-server.ts';
 import { NvoError } from '../errors.ts';
 import type { InventoryStore } from '../store/inventory-store.ts';
+import { NveStore } from '../store/nve-store.ts';
+import { hnveSchema } from '../model/hnve.ts';
 import type { ApplierConfig } from './device-applier.ts';
 import type { GatewayHostConfig } from './gateway-host.ts';
 import type { NetconfReady } from './netconf-host.ts';
@@ -190,8 +192,12 @@ export async function labUp(c: LabContext): Promise<{ seconds: number; state: La
   await step('inventory', async () => {
     const doc = labInventory(t, state);
     writeFileSync(join(sup.dir, 'inventory.yaml'), stringify(doc), { mode: 0o600 });
-    const changes = await (await c.store()).apply(doc);
-    return changes.length ? `${changes.length} change${changes.length > 1 ? 's' : ''} applied (management ports and host keys of the lab)` : 'already applied';
+    const store = await c.store();
+    const changes = await store.apply(doc);
+    const hnves = await provisionHypervisors(t, state, store);
+    sup.write(state);
+    const what = [changes.length ? `${changes.length} change${changes.length > 1 ? 's' : ''} applied (the lab's management ports and host keys)` : 'already applied', hnves ? `${hnves} hNVE${hnves > 1 ? 's' : ''} provisioned` : ''];
+    return what.filter(Boolean).join(', ');
   });
 
   await step('proxies and workers', async () => {
@@ -225,4 +231,21 @@ function writeConfig(sup: Supervisor, name: string, cfg: object): string {
 
 async function allConnect(ports: number[]): Promise<boolean> {
   return (await Promise.all(ports.map((p) => canConnect(p)))).every(Boolean);
+}
+
+// Use case 3's provisioning of the hypervisors, so their hNVE agents can REGISTER: each gets a secret
+// of its own, kept in the state dir and reused by the next `up`.
+async function provisionHypervisors(t: Topology, state: LabState, store: InventoryStore): Promise<number> {
+  const nves = new NveStore(store.redis, store.k, store);
+  const secrets = (state.data.hnves ??= {}) as Record<string, { secret: string }>;
+  let changed = 0;
+  for (const h of t.hypervisors) {
+    secrets[h.id] ??= { secret: randomBytes(18).toString('base64url') };
+    const want = { id: h.id, pod: h.pod, vtep: h.vtep, encapsulations: ['vxlan'], secret: secrets[h.id]!.secret };
+    const have = await nves.get(h.id);
+    if (have && JSON.stringify(have) === JSON.stringify(hnveSchema.parse(want))) continue;
+    await nves.put(want, { replace: !!have });
+    changed++;
+  }
+  return changed;
 }

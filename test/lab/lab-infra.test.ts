@@ -18,7 +18,9 @@ import { emptyConfig, type DeviceConfig } from '../../src/model/device-config.ts
 import type { Device } from '../../src/model/device.ts';
 import { DeviceStateStore } from '../../src/store/device-state.ts';
 import { keys } from '../../src/store/keys.ts';
+import { NveStore } from '../../src/store/nve-store.ts';
 import { InventoryStore } from '../../src/store/inventory-store.ts';
+import { openLab } from '../../src/lab/lab-handle.ts';
 import { Supervisor } from '../../src/lab/supervisor.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -90,6 +92,14 @@ async function until<T>(what: string, fn: () => T | undefined | false, ms = 20_0
   }
 }
 
+async function untilAsync(what: string, fn: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 describe.skipIf(why !== null)('nvo lab up|down|status on this machine', () => {
   let store: InventoryStore;
 
@@ -124,6 +134,9 @@ describe.skipIf(why !== null)('nvo lab up|down|status on this machine', () => {
     expect(second.stderr).toMatch(/netconfd \+ sshd +4 instances already up/);
     expect(second.stderr).toMatch(/inventory +already applied/);
     expect(Object.fromEntries(Object.entries(state().processes).map(([k, v]) => [k, v.pid]))).toEqual(pids);
+
+    const hnves = await new NveStore(store.redis, keys(prefix), store).list();
+    expect(hnves.map((h) => [h.id, h.pod, h.vtep])).toEqual([['hv1', 'pod1', '203.0.113.21'], ['hv2', 'pod1', '203.0.113.22'], ['hv3', 'pod2', '203.0.113.23']]);
 
     const status = await nvo(['lab', 'status', ...labArgs, '--json']);
     expect(status.code, status.stderr).toBe(0);
@@ -186,12 +199,17 @@ describe.skipIf(why !== null)('nvo lab up|down|status on this machine', () => {
       vnis: [{ vni: 5001, vlan: 1100, encapsulation: 'vxlan' }],
       floods: [{ vni: 5001, vtep: '203.0.113.1' }, { vni: 5001, vtep: '203.0.113.2' }],
     });
-    await hv1.attachPort({ port: 'vm-vm1', vni: 5001 });
-    const ping = (to: string) => spawnSync('ip', ['netns', 'exec', netnsOf('vm1'), 'ping', '-c2', '-i0.2', '-W2', to], { encoding: 'utf8' });
+    const lab = openLab({ topologyFile: join(ROOT, 'lab/topology.yaml'), stateDir, name });
+    await hv1.attachPort({ port: lab.vm('vm1').port, vni: 5001 });
     // tgw1 has VNI 5001 from the previous test, with hv1 in its flood list and legacy1's port in the segment.
-    await until('vm1 → legacy1', () => ping('192.0.2.100').status === 0, 30_000);
+    await untilAsync('vm1 → legacy1', async () => (await lab.ping('vm1', '192.0.2.100', { count: 1 })).received === 1);
+    const stream = lab.pingStream('vm1', '192.0.2.100', 0.05);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const counted = await stream.stop();
+    expect(counted.sent).toBeGreaterThan(5);
+    expect(counted.lost).toBe(0);
 
-    expect(ping('192.0.2.200').status).not.toBe(0); // no gateway for acme yet
+    expect((await lab.ping('vm1', '192.0.2.200', { count: 1, timeoutS: 1 })).received).toBe(0); // no gateway for acme yet
     const wan1 = (await store.get('device', 'wan1')) as Device;
     await applyToDevice(wan1, {
       merge: {
@@ -204,7 +222,7 @@ describe.skipIf(why !== null)('nvo lab up|down|status on this machine', () => {
       },
       remove: emptyConfig(),
     });
-    await until('vm1 → wanhost through wan1', () => ping('192.0.2.200').status === 0, 30_000);
+    await untilAsync('vm1 → wanhost through wan1', async () => (await lab.ping('vm1', '192.0.2.200', { count: 1 })).received === 1);
   }, 120_000);
 
   it('lab down leaves nothing; an up killed halfway is recovered by the next up', async () => {
