@@ -47,17 +47,42 @@ export function emptyState(t: Topology): LabState {
 export async function labUp(c: LabContext): Promise<{ seconds: number; state: LabState }> {
   requireRoot();
   const t0 = performance.now();
+  const { sup } = c;
+  const fresh = !existsSync(sup.dir);
+  const unlock = sup.lock();
+  try {
+    return await build(c, t0);
+  } catch (e) {
+    // Refused before anything was built (no Redis, another lab's state): leave no state dir behind.
+    const st = sup.read();
+    if (fresh && (!st || (st.namespaces.length === 0 && Object.keys(st.processes).length === 0))) rmSync(sup.dir, { recursive: true, force: true });
+    throw e;
+  } finally {
+    unlock();
+  }
+}
+
+async function build(c: LabContext, t0: number): Promise<{ seconds: number; state: LabState }> {
   const { topology: t, sup } = c;
   const state = sup.read() ?? emptyState(t);
   if (state.name !== t.name) throw new NvoError('conflict', `${sup.dir} holds lab '${state.name}'; run nvo lab down for it first`);
   state.topology = t.file;
-  sup.write(state);
   const plan = networkPlan(t);
   const step = async (what: string, fn: () => Promise<string>) => {
     const s0 = performance.now();
     const detail = await fn();
     c.progress(`${what.padEnd(28)} ${detail} (${((performance.now() - s0) / 1000).toFixed(1)} s)`);
   };
+
+  // Redis first: without it nothing else is worth building.
+  await step('redis', async () => {
+    const store = await c.store();
+    await store.redis.ping().catch((e: Error) => {
+      throw new NvoError('unavailable', `no Redis answers at ${process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'} (${e.message}); start one (scripts/lib/setup.sh ensure_redis)`);
+    });
+    return `answers (prefix '${store.k.prefix}')`;
+  });
+  sup.write(state);
 
   // Leftovers of an `up` killed halfway: processes that name our state dir but that no live record owns.
   const owned = new Set(Object.values(state.processes).filter(isAlive).flatMap((r) => descendants(r.pid)));
@@ -79,14 +104,6 @@ export async function labUp(c: LabContext): Promise<{ seconds: number; state: La
     });
     netRebuilt = true;
     return `${plan.namespaces.length} namespaces, ${plan.commands.filter((x) => x.includes('veth')).length} veth links`;
-  });
-
-  await step('redis', async () => {
-    const store = await c.store();
-    await store.redis.ping().catch((e: Error) => {
-      throw new NvoError('unavailable', `no Redis answers at ${process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'} (${e.message}); start one (scripts/lib/setup.sh ensure_redis)`);
-    });
-    return `answers (prefix '${store.k.prefix}')`;
   });
 
   const netconfDevices = t.devices.filter((id) => t.inv.devices.find((d) => d.id === id)!.driver === 'netconf');

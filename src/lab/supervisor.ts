@@ -80,6 +80,29 @@ export class Supervisor {
     renameSync(tmp, this.stateFile);
   }
 
+  /** One `up` at a time per state dir: the lock names its holder, and a dead holder's lock is taken over. */
+  lock(): () => void {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const file = join(this.dir, 'up.lock');
+    const me = JSON.stringify({ pid: process.pid, start: startTime(process.pid) ?? 0 });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        writeFileSync(file, me, { flag: 'wx', mode: 0o600 });
+        return () => rmSync(file, { force: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
+        let holder: ProcRecord | null = null;
+        try {
+          holder = JSON.parse(readFileSync(file, 'utf8')) as ProcRecord;
+        } catch {
+          // half-written by a holder that died at once
+        }
+        if (holder && isAlive(holder)) throw new NvoError('conflict', `another nvo lab up (pid ${holder.pid}) is working on ${this.dir}`);
+        rmSync(file, { force: true });
+      }
+    }
+  }
+
   /** Starts `nvo <args>` detached, its output in logs/NAME.log, and records it at once. */
   spawnNvo(state: LabState, name: string, args: string[], env: NodeJS.ProcessEnv = {}): ProcRecord {
     return this.spawn(state, name, process.execPath, [NVO_BIN, ...args], env);

@@ -6,10 +6,11 @@
 // lab gets a name and state dir of its own, and a Redis key prefix that is deleted afterwards.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LinuxDataPlane } from '../../src/dataplane/linux/linux-data-plane.ts';
 import { applyToDevice } from '../../src/drivers/netconf/device-ops.ts';
@@ -21,6 +22,8 @@ import { keys } from '../../src/store/keys.ts';
 import { NveStore } from '../../src/store/nve-store.ts';
 import { InventoryStore } from '../../src/store/inventory-store.ts';
 import { openLab } from '../../src/lab/lab-handle.ts';
+import { networkPlan } from '../../src/lab/network.ts';
+import { loadTopology } from '../../src/lab/topology.ts';
 import { Supervisor } from '../../src/lab/supervisor.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -144,6 +147,18 @@ describe.skipIf(why !== null)('nvo lab up|down|status on this machine', () => {
     expect(rows.filter((r) => !r.up)).toEqual([]);
     expect(rows.map((r) => r.element)).toEqual(expect.arrayContaining(['namespaces and links', 'netconf', 'prosody', 'applier-tor1', 'applier-wan1', 'gateway-tor2']));
   }, 240_000);
+
+  it('one up at a time: a live holder of the lock makes another up refuse', async () => {
+    const lock = join(stateDir, 'up.lock');
+    writeFileSync(lock, JSON.stringify({ pid: process.pid, start: Number(readFileSync(`/proc/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]) }));
+    try {
+      const r = await nvo(['lab', 'up', ...labArgs]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`nvo: error: another nvo lab up (pid ${process.pid}) is working on ${stateDir}`);
+    } finally {
+      rmSync(lock, { force: true });
+    }
+  }, 60_000);
 
   it('a NETCONF commit to a lab device changes the bridges and fdb of its namespace', async () => {
     const tor1 = (await store.get('device', 'tor1')) as Device;
@@ -275,5 +290,51 @@ describe('nvo lab without root', () => {
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toBe('nvo: error: nvo lab needs root: it creates network namespaces and veth links (run it with sudo)');
     expect(labNamespaces()).toEqual([]);
+  });
+});
+
+interface Doc {
+  inventory: string;
+  devices: string[];
+  hypervisors: { pod: string; vtep: string; vms: { id: string; address: string }[] }[];
+  hosts: { mac: string; gateway?: string }[];
+}
+
+describe('the lab topology file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nvo-topology-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const shipped = parse(readFileSync(join(ROOT, 'lab/topology.yaml'), 'utf8')) as Record<string, unknown>;
+  const variant = (edit: (t: Doc) => void) => {
+    const t = structuredClone(shipped) as unknown as Doc;
+    t.inventory = join(ROOT, 'lab/inventory.yaml');
+    edit(t);
+    const file = join(dir, `${randomUUID()}.yaml`);
+    writeFileSync(file, stringify(t));
+    return file;
+  };
+
+  it('the shipped topology: 16 namespaces, a /30 per node, VM ports and host attachments', () => {
+    const plan = networkPlan(loadTopology(join(ROOT, 'lab/topology.yaml')));
+    expect(plan.namespaces).toHaveLength(16);
+    expect(plan.namespaces.find((n) => n.name === 'nvo-core')!.ifaces).toEqual(['c-tor1', 'c-tor2', 'c-tor3', 'c-wan1', 'c-tgw1', 'c-hv1', 'c-hv2', 'c-hv3']);
+    expect(plan.commands).toContainEqual(['-n', 'nvo-core', 'route', 'add', '203.0.113.23/32', 'via', '203.0.113.158']);
+    expect(plan.vmPorts.find((v) => v.vm === 'vm4')).toEqual({ vm: 'vm4', hypervisor: 'hv3', netns: 'nvo-vm4', port: 'vm-vm4', mac: '02:00:00:00:03:01', address: '192.0.2.13/25', cid: 'acme' });
+    expect(plan.attachments).toEqual([
+      { device: 'tgw1', port: 'h-legacy1', host: 'legacy1', vni: 5001 },
+      { device: 'wan1', port: 'h-wanhost', host: 'wanhost', vrf: 'acme' },
+    ]);
+  });
+
+  it.each([
+    ['an unknown device', (t: Doc) => t.devices.push('tor9'), 'devices[5]: tor9 is not a device of'],
+    ['a VM outside its subnet', (t: Doc) => (t.hypervisors[0]!.vms[0]!.address = '192.0.2.200/25'), "hypervisors[0].vms[0].address: 192.0.2.200/25 is outside the tenant's subnet 192.0.2.0/25"],
+    ['a MAC used twice', (t: Doc) => (t.hosts[0]!.mac = '02:00:00:00:01:01'), "hosts[0].mac: MAC 02:00:00:00:01:01 is already hypervisors[0].vms[0].mac's"],
+    ['a VTEP used twice', (t: Doc) => (t.hypervisors[1]!.vtep = '203.0.113.21'), "hypervisors[1].vtep: VTEP 203.0.113.21 is already hypervisors[0].vtep's"],
+    ['a WAN host without its gateway', (t: Doc) => delete t.hosts[1]!.gateway, "hosts[1].gateway: a WAN host needs the device's address on its link"],
+    ['an id too long for interface names', (t: Doc) => (t.hypervisors[0]!.vms[0]!.id = 'averylongvmname'), 'hypervisors[0].vms[0].id: must be 1-10 lowercase letters or digits'],
+    ['a hypervisor in an unknown pod', (t: Doc) => (t.hypervisors[2]!.pod = 'pod7'), 'hypervisors[2].pod: pod7 is not a pod of'],
+  ])('refuses %s, naming the field', (_what, edit, message) => {
+    const file = variant(edit);
+    expect(() => loadTopology(file)).toThrow(message);
   });
 });
