@@ -18,6 +18,9 @@ export interface ClientOptions {
   /** Time for a final answer before the request ends in 408. */
   timeoutMs?: number;
   onRequest?: (req: Request) => Promise<FinalAnswer> | FinalAnswer;
+  /** CSeq per call id, owned by the caller so it survives a reconnect (RFC 3261 §12.2.1.1: it only grows). */
+  cseqs?: Map<string, number>;
+  onClose?: () => void;
 }
 
 export interface RequestOptions {
@@ -34,7 +37,7 @@ interface Pending {
 
 export class ProtocolClient {
   private readonly pending = new Map<string, Pending>();
-  private readonly cseqs = new Map<string, number>();
+  private readonly cseqs: Map<string, number>;
   private nonce: string | null = null;
   private nc = 0;
   private closed = false;
@@ -43,6 +46,7 @@ export class ProtocolClient {
     private readonly ws: WebSocket,
     private readonly opts: ClientOptions,
   ) {
+    this.cseqs = opts.cseqs ?? new Map();
     ws.on('message', (data) => this.onFrame(data as Buffer));
     ws.on('close', () => {
       this.closed = true;
@@ -51,6 +55,7 @@ export class ProtocolClient {
         p.resolve({ tid, status: 408, reason: `${REASONS[408]}: connection to ${opts.peer} closed`, body: {} });
       }
       this.pending.clear();
+      opts.onClose?.();
     });
     ws.on('error', () => undefined);
   }

@@ -1,0 +1,53 @@
+// The agent's file (`nvo agent --config FILE`, YAML): who it is, how it proves it, where the tenant
+// proxies are (in order), which data plane it drives, and the VMs it brings up.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { id, ip, mac } from '../../model/fields.ts';
+import { parseInput } from '../../model/validate.ts';
+import { invalid } from '../../errors.ts';
+
+const url = z.string().regex(/^wss?:\/\/\S+$/, 'must be a ws:// or wss:// URL');
+const ifName = z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'must be an interface name (1-15 letters, digits, ".", "_", "-")');
+
+export const agentConfigSchema = z
+  .strictObject({
+    nve: id,
+    secret: z.string().min(16, 'at least 16 characters').optional(),
+    /** A file holding the secret (its first line), relative to the config file. */
+    secretFile: z.string().min(1).optional(),
+    proxies: z.array(url).min(1, 'name at least one tenant proxy'),
+    /** The tenant proxy's id (`to` of requests); informational. */
+    proxyId: id.default('tenant-proxy'),
+    expires: z.number().int().min(5).max(86_400).default(300),
+    dataPlane: z
+      .discriminatedUnion('kind', [
+        z.strictObject({ kind: z.literal('recorder') }),
+        z.strictObject({ kind: z.literal('linux'), vtep: ip, netns: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), underlay: ifName.optional(), dstPort: z.number().int().min(1).max(65535).optional() }),
+      ])
+      .default({ kind: 'recorder' }),
+    vms: z.array(z.strictObject({ mac, cid: id, ip: ip.optional(), port: ifName.optional(), invite: z.boolean().default(true) })).default([]),
+  })
+  .refine((c) => (c.secret === undefined) !== (c.secretFile === undefined), { message: 'give exactly one of secret and secretFile', path: ['secret'] });
+
+export type AgentConfig = z.output<typeof agentConfigSchema>;
+
+/** Reads and checks the file; `overrides` (from flags) win over its fields. */
+export function loadAgentConfig(file: string | undefined, overrides: Record<string, unknown> = {}): AgentConfig & { secretValue: string } {
+  let doc: Record<string, unknown> = {};
+  if (file) {
+    const text = readFileSync(file, 'utf8');
+    const parsed = parse(text) as unknown;
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid('config', `${file} is not a YAML mapping`);
+    doc = parsed as Record<string, unknown>;
+  }
+  const merged: Record<string, unknown> = { ...doc, ...overrides };
+  if (overrides.secretFile !== undefined) delete merged.secret;
+  if (overrides.secret !== undefined) delete merged.secretFile;
+  if (overrides.dataPlane !== undefined && doc.dataPlane && typeof doc.dataPlane === 'object') merged.dataPlane = { ...(doc.dataPlane as object), ...(overrides.dataPlane as object) };
+  const c = parseInput(agentConfigSchema, merged, file ? `agent config ${file}` : 'agent options');
+  const secretValue = c.secret ?? readFileSync(resolve(file ? dirname(file) : '.', c.secretFile!), 'utf8').split('\n')[0]!.trim();
+  if (secretValue.length < 16) throw invalid('secretFile', 'the secret must be at least 16 characters');
+  return { ...c, secretValue };
+}

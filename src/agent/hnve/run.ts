@@ -1,0 +1,33 @@
+// `nvo agent`: build the data plane the config names, start the agent, INVITE the configured VMs the
+// proxy does not already have a session for, and run until SIGINT/SIGTERM.
+import type { HnveDataPlane } from '../../dataplane/hnve.ts';
+import { RecorderDataPlane } from '../../dataplane/recorder.ts';
+import type { AgentConfig } from './config.ts';
+import { HnveAgent } from './hnve-agent.ts';
+
+export async function dataPlaneOf(c: AgentConfig): Promise<HnveDataPlane> {
+  if (c.dataPlane.kind === 'recorder') return new RecorderDataPlane(undefined, { references: true });
+  const { LinuxDataPlane } = await import('../../dataplane/linux/linux-data-plane.ts');
+  return new LinuxDataPlane({ localVtep: c.dataPlane.vtep, netns: c.dataPlane.netns, underlayDev: c.dataPlane.underlay, dstPort: c.dataPlane.dstPort });
+}
+
+export async function runHnveAgent(c: AgentConfig & { secretValue: string }, o: { log?: (line: string) => void; signals?: NodeJS.Signals[]; dataPlane?: HnveDataPlane } = {}): Promise<HnveAgent> {
+  const log = o.log ?? ((l: string) => console.error(l));
+  const ports = new Map(c.vms.filter((v) => v.port).map((v) => [v.mac, v.port!]));
+  const agent = new HnveAgent({ nve: c.nve, secret: c.secretValue, urls: c.proxies, proxy: c.proxyId, expires: c.expires, dataPlane: o.dataPlane ?? (await dataPlaneOf(c)), ports });
+  const say = (s: string) => log(`agent ${c.nve}: ${s}`);
+  agent.on('ready', (r: { url: string }) => say(`registered at ${r.url}, ${agent.sessions.size} session(s), VTEP ${agent.vtep}`));
+  agent.on('disconnected', () => say('disconnected; reconnecting'));
+  agent.on('connect-failed', (f: { url: string; error: string }) => say(`${f.url}: ${f.error}`));
+  agent.on('mac-table', (m: { cid: string; revision: number }) => say(`${m.cid} MAC table at revision ${m.revision}`));
+  agent.on('refused', (r: { event: string; status: number; reason: string }) => say(`refused ${r.event}: ${r.status} ${r.reason}`));
+  agent.on('refer', (r: { sipfrag: string }) => say(`move: ${r.sipfrag}`));
+  await agent.start();
+  for (const vm of c.vms.filter((v) => v.invite)) {
+    if ([...agent.sessions.values()].some((s) => s.mac === vm.mac && s.cid === vm.cid)) continue;
+    const r = await agent.invite(vm);
+    say(`INVITE ${vm.mac} in ${vm.cid}: ${r.status} ${r.reason}`);
+  }
+  for (const sig of o.signals ?? ['SIGINT', 'SIGTERM']) process.once(sig, () => void agent.stop().then(() => process.exit(0)));
+  return agent;
+}
