@@ -117,6 +117,19 @@ export class DeviceStateStore {
     await this.redis.hset(this.k.deviceState(device), 'lastError', JSON.stringify({ ...error, at: new Date().toISOString() }));
   }
 
+  /** The device answered nvo (a check read it back, an XMPP agent announced itself): an aNVE counts as
+   *  registered once it has. A recorded apply counts too (its `lastSyncAt`), so syncs need not call this. */
+  async recordReached(device: string, via: string, at: Date = new Date()): Promise<void> {
+    await this.redis.hset(this.k.deviceState(device), 'reachedAt', at.toISOString(), 'reachedVia', via);
+  }
+
+  /** When nvo last reached the device and how, or null if it never has. */
+  async reachability(device: string): Promise<{ at: string; via: string } | null> {
+    const [reachedAt, via, lastSyncAt] = await this.redis.hmget(this.k.deviceState(device), 'reachedAt', 'reachedVia', 'lastSyncAt');
+    if (reachedAt && (!lastSyncAt || reachedAt >= lastSyncAt)) return { at: reachedAt, via: via ?? 'unknown' };
+    return lastSyncAt ? { at: lastSyncAt, via: 'sync' } : null;
+  }
+
   async setSyncing(device: string, syncing: boolean): Promise<void> {
     if (syncing) await this.redis.hset(this.k.deviceState(device), 'syncing', '1');
     else await this.redis.hdel(this.k.deviceState(device), 'syncing');

@@ -29,6 +29,11 @@ export function registerServe(program: Command, ctx: CliContext): void {
       const { watchQueue } = await import('../../pipeline/metrics.ts');
       const { queuesRoutes } = await import('../../api/routes/queues.ts');
       const { metricsRoutes } = await import('../../api/routes/metrics.ts');
+      // The overview (tenant and network proxy views) and hNVE provisioning (issue 9).
+      const { overviewRoutes } = await import('../../api/routes/overview.ts');
+      const { hnveRoutes } = await import('../../api/routes/hnves.ts');
+      const { ViewSources } = await import('../../proxy/views/sources.ts');
+      const views = new ViewSources(store.redis, store.k, store);
       const syncQueue = openSyncQueue(bullConnection(store.redis), store.k);
       watchQueue(syncQueue);
       // The queue's connections would keep a refused start alive: close it on any failure.
@@ -37,7 +42,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
         token: process.env.NVO_ADMIN_TOKEN,
         insecureNoAuth: opts.insecureNoAuth,
         logger: { level: process.env.NVO_LOG_LEVEL || 'info' },
-        extraRoutes: [queuesRoutes([syncQueue]), metricsRoutes()],
+        extraRoutes: [queuesRoutes([syncQueue]), metricsRoutes(), overviewRoutes(views), hnveRoutes(views.nves)],
       }).catch(async (e: unknown) => {
         await syncQueue.close();
         throw e;

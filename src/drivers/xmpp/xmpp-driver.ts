@@ -214,6 +214,8 @@ export class XmppDriver extends EventEmitter {
       return errorElement('modify', 'bad-request', (e as Error).message, { name: 'bad-value' });
     }
     this.emit('announce', { device: device.id, revision: have });
+    // The gateway agent is there: the aNVE counts as registered (views show it) whatever its revision.
+    await this.opts.store.recordReached(device.id, 'xmpp-announce').catch((e: Error) => this.emit('warning', e));
     // Answer first, then resync: the agent learns at once that it was heard.
     setImmediate(() => {
       this.resync(device, have).catch((e: Error) => this.emit('resync-failed', { device: device.id, error: e }));
