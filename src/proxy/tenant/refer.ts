@@ -121,6 +121,8 @@ export class ReferCoordinator {
 
       await say(183, `MACs of ${p.sessions.length} session(s) now behind ${to}`);
       switched = true;
+      // The old VTEP stays in the flood lists (as a joining one) when its MACs leave, until the break.
+      for (const cid of cids) await this.d.members.flood(cid, from, 'add');
       for (const s of p.sessions) await this.transfer(s, p.target.nve, to);
       await this.everywhere(p, cids, 'switch');
     } catch (e) {
@@ -133,7 +135,10 @@ export class ReferCoordinator {
     // Break: only now does anything of the old location go.
     try {
       await say(183, `removing ${from} from the flood lists`);
-      for (const cid of cids) await this.d.members.flood(cid, to, 'remove');
+      for (const cid of cids) {
+        await this.d.members.flood(cid, to, 'remove');
+        await this.d.members.flood(cid, from, 'remove');
+      }
       await this.forkAll(p, 'drop');
       await this.fan(p, cids);
       await this.d.delivery.push(p.source.nve, 'NOTIFY', `refer-${p.referId}`, this.doneBody(p));
@@ -176,7 +181,10 @@ export class ReferCoordinator {
 
   private async undo(p: ReferPlan, cids: string[], switched: boolean): Promise<void> {
     if (switched) for (const s of p.sessions) await this.transfer({ ...s, nve: p.target.nve }, p.source.nve, p.source.vtep);
-    for (const cid of cids) await this.d.members.flood(cid, p.target.vtep, 'remove');
+    for (const cid of cids) {
+      await this.d.members.flood(cid, p.target.vtep, 'remove');
+      await this.d.members.flood(cid, p.source.vtep, 'remove');
+    }
     await this.forkAll(p, 'abort').catch(() => undefined);
     await this.fan(p, cids);
     await this.d.delivery.push(p.target.nve, 'NOTIFY', `refer-${p.referId}`, { event: 'refer-abort', referId: p.referId, callIds: p.sessions.map((s) => s.callId) });
