@@ -12,7 +12,8 @@ import { overviewRoutes } from '../../src/api/routes/overview.ts';
 import { RecorderDataPlane } from '../../src/dataplane/recorder.ts';
 import { XmppDriver } from '../../src/drivers/xmpp/xmpp-driver.ts';
 import { emptyConfig } from '../../src/model/device-config.ts';
-import type { AckSource } from '../../src/proxy/views/ack-source.ts';
+import { redisAckSource, type AckSource } from '../../src/proxy/views/ack-source.ts';
+import { Membership } from '../../src/proxy/network/membership.ts';
 import { macView } from '../../src/proxy/views/mac-view.ts';
 import { deviceRows, vniRows } from '../../src/proxy/views/network-view.ts';
 import { ViewSources } from '../../src/proxy/views/sources.ts';
@@ -135,6 +136,11 @@ describe('the network proxy view', () => {
       { mac: M2, vtep: '192.0.2.202', state: 'remote' },
     ]);
     expect(m.get('h2')).toMatchObject({ acknowledged: null, state: '?' });
+    // The figures the real source reads are the membership's own (issue 3's numbered MAC table).
+    const real = redisAckSource(s.t.redis, s.t.k);
+    expect(await real.tableRevision('acme')).toBe(await new Membership(s.t.redis, s.t.k).revision('acme'));
+    expect(await real.tableRevision('acme')).toBeGreaterThanOrEqual(2);
+    expect(await real.tableRevision('no-such-cid')).toBeNull();
     expect(await macView(views, 4_000_000)).toBeNull();
 
     // The same through the CLI, from another process.

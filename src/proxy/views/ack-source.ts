@@ -3,6 +3,7 @@
 // `?` where it knows nothing, so they work before, and without, per-NVE acknowledgements.
 import type { Redis } from 'ioredis';
 import type { Keys } from '../../store/keys.ts';
+import { vniKeys } from '../network/membership.ts';
 
 export interface AckSource {
   /** The VNI table's current revision, or null when the CID's table is not numbered. */
@@ -11,15 +12,16 @@ export interface AckSource {
   acknowledged(cid: string): Promise<Map<string, number>>;
 }
 
-/** Reads the keys the membership's numbered log keeps (`np:vni:rev:<cid>`, hash `np:vni:ack:<cid>`; membership.ts vniKeys). */
+/** Reads what the membership's numbered log keeps (membership.ts vniKeys: the CID's revision, its ack hash). */
 export function redisAckSource(redis: Redis, k: Keys): AckSource {
+  const v = vniKeys(k);
   return {
     async tableRevision(cid) {
-      const raw = await redis.get(`${k.prefix}np:vni:rev:${cid}`);
+      const raw = await redis.get(v.rev(cid));
       return raw === null ? null : Number(raw);
     },
     async acknowledged(cid) {
-      const h = await redis.hgetall(`${k.prefix}np:vni:ack:${cid}`);
+      const h = await redis.hgetall(v.ack(cid));
       return new Map(Object.entries(h).map(([nve, rev]) => [nve, Number(rev)]));
     },
   };
