@@ -1,0 +1,69 @@
+// N hNVE agents in one VNI, for the fan-out test and `npm run bench:fanout`. One agent (h1) INVITEs a
+// real VM through the proxies; the other N-1 are provisioned hNVEs whose sessions and memberships are
+// written to Redis as an INVITE would leave them (N INVITEs would fan out N²/2 NOTIFYs just to set up),
+// then they start as real agents: REGISTER, INFO state, program their recorder data planes.
+import { HnveAgent } from '../../../src/agent/hnve/hnve-agent.ts';
+import { RecorderDataPlane } from '../../../src/dataplane/recorder.ts';
+import { Membership } from '../../../src/proxy/network/membership.ts';
+import { Sessions } from '../../../src/proxy/tenant/sessions.ts';
+import { NveStore } from '../../../src/store/nve-store.ts';
+import { SECRETS, startStack, type Stack } from '../../proxy/harness.ts';
+
+export interface Fleet {
+  s: Stack;
+  h1: HnveAgent;
+  callId: string;
+  agents: HnveAgent[];
+  close(): Promise<void>;
+}
+
+/** Documentation addresses only (RFC 5737), none of the harness's. */
+function vtepOf(i: number): string {
+  if (i <= 250) return `198.51.100.${i}`;
+  const x = i - 250;
+  return `192.0.2.${x >= 201 ? x + 3 : x}`; // .201-.203 are h1-h3
+}
+
+export async function startFleet(n: number): Promise<Fleet> {
+  const s = await startStack({ branchTimeoutMs: 60_000 });
+  const plane = () => new RecorderDataPlane(undefined, { references: true });
+  const h1 = new HnveAgent({ nve: 'h1', secret: SECRETS.h1, urls: [s.url], proxy: 'tp1', dataPlane: plane(), timeoutMs: 60_000 });
+  await h1.start();
+  const r = await h1.invite({ mac: '02:00:00:00:01:01', cid: 'acme' });
+  if (r.status !== 200) throw new Error(`INVITE: ${r.status} ${r.reason}`);
+  const answer = [...h1.sessions.values()][0]!.answer;
+
+  const nves = new NveStore(s.t.redis, s.t.k, s.inventory);
+  const sessions = new Sessions(s.t.redis, s.t.k);
+  const members = new Membership(s.t.redis, s.t.k);
+  const ids: string[] = [];
+  for (let i = 1; i < n; i++) {
+    const id = `f${i}`;
+    const vtep = vtepOf(i);
+    const mac = `02:00:00:f0:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`;
+    await nves.put({ id, pod: 'pod1', vtep, encapsulations: ['vxlan'], secret: `fleet-secret-${id}-0123456789` });
+    const callId = `fleet-${id}`;
+    await sessions.create({ callId, nve: id, cid: 'acme', pod: 'pod1', mac, state: 'established', branches: ['np1'], answer: { ...answer, vtep }, createdAt: new Date().toISOString() });
+    await members.add('acme', { mac, vtep, nve: id, callId, pod: 'pod1', encapsulation: String(answer.encapsulation) });
+    ids.push(id);
+  }
+  // What was written above is the starting point, not news: the first fan-out carries only the change.
+  await members.claimFanout('acme');
+
+  const agents: HnveAgent[] = [];
+  for (let i = 0; i < ids.length; i += 25) {
+    const batch = ids.slice(i, i + 25).map((id) => new HnveAgent({ nve: id, secret: `fleet-secret-${id}-0123456789`, urls: [s.url], proxy: 'tp1', dataPlane: plane(), timeoutMs: 60_000, gapWaitMs: 2_000 }));
+    await Promise.all(batch.map((a) => a.start()));
+    agents.push(...batch);
+  }
+  return {
+    s,
+    h1,
+    callId: r.callId,
+    agents,
+    async close() {
+      for (const a of [h1, ...agents]) await a.stop();
+      await s.close();
+    },
+  };
+}
