@@ -79,14 +79,19 @@ export function networkPlan(t: Topology): NetworkPlan {
     if (n.role === 'device') forward(ns);
   });
 
+  // A VM's address and MAC sit on a bridge inside it, with one isolated port per hypervisor link, so
+  // a move can link it to a second hypervisor before the first link goes (make-before-break) without
+  // the two links ever bridging the overlay to itself.
   for (const h of t.hypervisors) {
     for (const vm of h.vms) {
       const ns = nsName(t, vm.id);
-      const port = `vm-${vm.id}`;
-      namespaces.find((x) => x.name === nodeNs[h.id])!.ifaces.push(port);
-      namespaces.push({ name: ns, role: 'vm', ifaces: ['eth0'] });
-      endpoint(ipn, nodeNs[h.id]!, port, ns, vm.mac, MTU_OVERLAY);
-      ipn(ns, 'address', 'add', vm.address, 'dev', 'eth0');
+      const port = vmPortName(vm.id);
+      // Its links are not checked by `up`: a move (the demo's REFER) puts them on other hypervisors.
+      namespaces.push({ name: ns, role: 'vm', ifaces: ['br0'] });
+      ipn(ns, 'link', 'add', 'br0', 'type', 'bridge');
+      ipn(ns, 'link', 'set', 'br0', 'address', vm.mac, 'mtu', MTU_OVERLAY, 'up');
+      cmds.push(...vmLinkCommands(nodeNs[h.id]!, ns, vm.id, h.id));
+      ipn(ns, 'address', 'add', vm.address, 'dev', 'br0');
       ipn(ns, 'route', 'add', 'default', 'via', tenants.get(vm.cid)!.gateway);
       vmPorts.push({ vm: vm.id, hypervisor: h.id, netns: ns, port, mac: vm.mac, address: vm.address, cid: vm.cid });
     }
@@ -113,6 +118,27 @@ export function networkPlan(t: Topology): NetworkPlan {
     }
   }
   return { namespaces, commands: cmds, nodeNs, vmPorts, attachments };
+}
+
+export const vmPortName = (vm: string): string => `vm-${vm}`;
+export const vmLinkName = (hypervisor: string): string => `to-${hypervisor}`;
+
+/** A veth from a hypervisor (`vm-<vm>`, for its hNVE to attach) to the VM's bridge (`to-<hv>`, isolated). */
+export function vmLinkCommands(hvNs: string, vmNs: string, vm: string, hv: string): string[][] {
+  const port = vmPortName(vm);
+  const inner = vmLinkName(hv);
+  return [
+    ['-n', hvNs, 'link', 'add', port, 'mtu', MTU_OVERLAY, 'type', 'veth', 'peer', 'name', inner, 'netns', vmNs],
+    ['-n', hvNs, 'link', 'set', port, 'up'],
+    ['-n', vmNs, 'link', 'set', inner, 'mtu', MTU_OVERLAY, 'master', 'br0'],
+    ['-n', vmNs, 'link', 'set', 'dev', inner, 'type', 'bridge_slave', 'isolated', 'on'],
+    ['-n', vmNs, 'link', 'set', inner, 'up'],
+  ];
+}
+
+/** Runs `ip` argument lists in order (lab plumbing outside nvo's data plane). */
+export async function runIp(commands: string[][]): Promise<void> {
+  for (const c of commands) await ip(c);
 }
 
 function endpoint(ipn: (ns: string, ...a: string[]) => void, outerNs: string, outer: string, innerNs: string, mac: string, mtu: string): void {

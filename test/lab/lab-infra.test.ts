@@ -218,9 +218,9 @@ describe.skipIf(why !== null)('nvo lab up|down|status on this machine', () => {
     await hv1.attachPort({ port: lab.vm('vm1').port, vni: 5001 });
     // tgw1 has VNI 5001 from the previous test, with hv1 in its flood list and legacy1's port in the segment.
     await untilAsync('vm1 → legacy1', async () => (await lab.ping('vm1', '192.0.2.100', { count: 1 })).received === 1);
-    const stream = lab.pingStream('vm1', '192.0.2.100', 0.05);
+    const steady = lab.pingStream('vm1', '192.0.2.100', 0.05);
     await new Promise((r) => setTimeout(r, 1_000));
-    const counted = await stream.stop();
+    const counted = await steady.stop();
     expect(counted.sent).toBeGreaterThan(5);
     expect(counted.lost).toBe(0);
 
@@ -238,6 +238,27 @@ describe.skipIf(why !== null)('nvo lab up|down|status on this machine', () => {
       remove: emptyConfig(),
     });
     await untilAsync('vm1 → wanhost through wan1', async () => (await lab.ping('vm1', '192.0.2.200', { count: 1 })).received === 1);
+
+    // The lab's plumbing for a move (the demo's REFER): vm1 gets a link to hv2 before its link to hv1
+    // goes; a ping stream to legacy1 runs through it and loses nothing (make-before-break).
+    const tgw1 = (await store.get('device', 'tgw1')) as Device;
+    await applyToDevice(tgw1, { merge: { ...emptyConfig(), floods: [{ vni: 5001, vtep: '203.0.113.22' }] }, remove: emptyConfig() });
+    await until('tgw1 floods to hv2', () => fdb(netnsOf('tgw1'), 'nvox5001').some((e) => e.mac === '00:00:00:00:00:00' && e.dst === '203.0.113.22'));
+    const hv2 = new LinuxDataPlane({ netns: netnsOf('hv2'), localVtep: '203.0.113.22' });
+    await hv2.reconcile({ ...emptyConfig(), vlans: [{ id: 1100, name: 'acme' }], vnis: [{ vni: 5001, vlan: 1100, encapsulation: 'vxlan' }], floods: [{ vni: 5001, vtep: '203.0.113.2' }] });
+    const stream = lab.pingStream('vm1', '192.0.2.100', 0.05);
+    await new Promise((r) => setTimeout(r, 500));
+    await hv2.attachPort({ port: await lab.linkVm('vm1', 'hv2'), vni: 5001 });
+    // tgw1 has vm1's MAC statically at hv1 (the NETCONF test): the move updates it, as REFER will.
+    await applyToDevice(tgw1, { merge: { ...emptyConfig(), macs: [{ vni: 5001, mac: '02:00:00:00:01:01', vtep: '203.0.113.22' }] }, remove: emptyConfig() });
+    await until('vm1 at hv2 on tgw1', () => fdb(netnsOf('tgw1'), 'nvox5001').some((e) => e.mac === '02:00:00:00:01:01' && e.dst === '203.0.113.22'));
+    await lab.unlinkVm('vm1', 'hv1');
+    await new Promise((r) => setTimeout(r, 1_000));
+    const moved = await stream.stop();
+    expect(moved.sent).toBeGreaterThan(15);
+    expect(moved.lost).toBe(0);
+    expect(links(netnsOf('hv1')).some((l) => l.ifname === 'vm-vm1')).toBe(false);
+    expect((await lab.ping('vm1', '192.0.2.100', { count: 1 })).received).toBe(1);
   }, 120_000);
 
   it('lab down leaves nothing; an up killed halfway is recovered by the next up', async () => {
