@@ -5,6 +5,8 @@ import { performance } from 'node:perf_hooks';
 import { startStack } from '../test/proxy/harness.ts';
 
 const N = Number(process.env.BENCH_INVITES ?? 300);
+// The proxies log one line per request at info; the figures are the output here.
+process.env.NVO_LOG_LEVEL ??= 'warn';
 
 async function run(inFlight: number): Promise<void> {
   const s = await startStack();

@@ -110,6 +110,8 @@ describe('two tenant-proxy processes on one Redis', () => {
     tpB.child.kill('SIGTERM');
     expect(await tpB.exited).toBe(0);
     expect(tpB.logs.map((l) => l.event)).toContain('stopped');
+    // Its JSON log follows sessions by call id.
+    expect(tpB.logs).toContainEqual(expect.objectContaining({ method: 'BYE', callId: s2.callId, from: 'h2', status: 200 }));
   });
 
   it('refuses a bad configuration naming the field and its line, and starts nothing', async () => {

@@ -132,6 +132,7 @@ export class ProtocolServer {
   }
 
   private async handle(conn: Connection, req: Request): Promise<void> {
+    const t0 = performance.now();
     const send = (r: Response) => conn.send(r);
     if (!(METHODS as readonly string[]).includes(req.method)) {
       return send(this.answer(req, 405, `${REASONS[405]}: ${req.method}`, { allow: Object.keys(this.opts.handlers) }));
@@ -178,6 +179,8 @@ export class ProtocolServer {
     }
     await tx.complete(identity, req.tid, auth, final);
     send(final);
+    // One line per executed request, keyed by its session (call id): what an operator follows a VM by.
+    this.opts.log.info?.({ method: req.method, callId: req.callId, from: identity, cseq: req.cseq, status: final.status, ms: Math.round(performance.now() - t0) }, `${req.method} ${final.status}`);
   }
 
   private retransmitted(req: Request, rec: { state: string; auth: string; final?: Response }, auth: string): Response {
