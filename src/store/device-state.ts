@@ -96,6 +96,11 @@ export class DeviceStateStore {
     return { revision: Number(rev ?? 0), config: raw ? (JSON.parse(raw) as DeviceConfig) : emptyConfig() };
   }
 
+  /** Only the applied revision: waiters need no configuration. */
+  async appliedRevision(device: string): Promise<number> {
+    return Number((await this.redis.hget(this.k.deviceState(device), 'appliedRev')) ?? 0);
+  }
+
   /** Records what the device now has. Publishes `device revision` on the applied channel. */
   async recordApplied(device: string, revision: number, config: DeviceConfig, opts: { committed: boolean; at?: Date }): Promise<boolean> {
     const at = (opts.at ?? new Date()).toISOString();

@@ -78,7 +78,7 @@ export class MemoryDeviceSync implements DeviceSyncPort {
       this.applies++;
       const recorded = await this.state.recordApplied(device, desired.revision, desired.config, { committed: true });
       // Not recorded: another process applied an equal or newer revision; take the store's word for it.
-      const now = recorded ? desired.revision : (await this.state.applied(device)).revision;
+      const now = recorded ? desired.revision : await this.state.appliedRevision(device);
       this.noteApplied(device, now);
       if (now < desired.revision) break;
     }
@@ -100,7 +100,7 @@ export class MemoryDeviceSync implements DeviceSyncPort {
     const want = new Map<string, number>();
     for (const t of targets) want.set(t.device, Math.max(want.get(t.device) ?? 0, t.revision));
     // Once from Redis: a revision another process (or an earlier run) applied counts too.
-    for (const d of want.keys()) this.noteApplied(d, (await this.state.applied(d)).revision);
+    for (const d of want.keys()) this.noteApplied(d, await this.state.appliedRevision(d));
     const late = () => [...want].filter(([d, rev]) => (this.applied.get(d) ?? 0) < rev).map(([d]) => d);
     if (late().length === 0) return;
     await new Promise<void>((resolve, reject) => {
