@@ -82,6 +82,11 @@ describe('two tenant-proxy processes on one Redis', () => {
     await tpA.exited;
     await expect.poll(() => h1.client.isOpen, { timeout: 10_000 }).toBe(false);
 
+    // The overview tells that the process holding h1's registration is gone.
+    const rowOf = async (nve: string) => (JSON.parse((await procs.run(['show', 'nves', '--json'])).stdout) as { id: string; via: string; connected: boolean }[]).find((r) => r.id === nve)!;
+    expect(await rowOf('h1')).toMatchObject({ via: procA, connected: false });
+    expect(await rowOf('h2')).toMatchObject({ via: procB, connected: true });
+
     // h1 reconnects to B. Its registration is still there (OPTIONS needs one), and so are its sessions.
     const h1b = await connect('h1', tpB.port);
     expect((await h1b.options()).status).toBe(200);
@@ -99,6 +104,7 @@ describe('two tenant-proxy processes on one Redis', () => {
     // Re-REGISTER moves h1's pushes to B; h2's BYE through B reaches it there.
     expect((await h1b.register(600)).status).toBe(200);
     expect(await procOf('h1')).toBe(procB);
+    expect(await rowOf('h1')).toMatchObject({ via: procB, connected: true });
     expect((await h2.bye(s2.callId)).status).toBe(200);
     await expect.poll(() => heard(h1b, M2), { timeout: 20_000 }).toBe(1);
     h1b.client.build('INVITE', s3.callId, {});

@@ -57,9 +57,9 @@ describe('the tenant proxy view', () => {
   it('lists hNVEs with registration, the process holding them and sessions; aNVEs reached by a sync are registered', async () => {
     const rows = await nveRows(views);
     const by = new Map(rows.map((r) => [r.id, r]));
-    expect(by.get('h1')).toMatchObject({ kind: 'hNVE', pod: 'pod1', vtep: '192.0.2.201', registered: true, via: s.tenant.deps.proc, sessions: 1 });
+    expect(by.get('h1')).toMatchObject({ kind: 'hNVE', pod: 'pod1', vtep: '192.0.2.201', registered: true, via: s.tenant.deps.proc, connected: true, sessions: 1 });
     expect(by.get('h2')).toMatchObject({ kind: 'hNVE', registered: true, sessions: 2 });
-    expect(by.get('h3')).toMatchObject({ kind: 'hNVE', registered: false, expiresAt: null, via: null, sessions: 0 });
+    expect(by.get('h3')).toMatchObject({ kind: 'hNVE', registered: false, expiresAt: null, via: null, connected: null, sessions: 0 });
     expect(Date.parse(by.get('h1')!.expiresAt!)).toBeGreaterThan(Date.now());
     for (const d of ['tor1', 'tor2', 'wan1', 'tgw1']) expect(by.get(d)).toMatchObject({ kind: 'aNVE', registered: true, via: 'xmpp/sync' });
     // pod2's ToR was never part of a session: never reached.

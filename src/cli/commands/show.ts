@@ -48,7 +48,7 @@ export function registerShow(program: Command, ctx: CliContext): void {
       { header: 'REGISTERED', value: (r) => r.registered },
       { header: 'EXPIRES', value: (r) => ago(r.expiresAt) },
       { header: 'SINCE', value: (r) => ago(r.since) },
-      { header: 'VIA', value: (r) => r.via },
+      { header: 'VIA', value: (r) => (r.connected === false ? `${r.via} (gone)` : r.via) },
       { header: 'SESSIONS', value: (r) => (r.kind === 'hNVE' ? r.sessions : undefined) },
     ]);
   });

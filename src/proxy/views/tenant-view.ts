@@ -16,6 +16,8 @@ export interface NveRow {
   expiresAt: string | null;
   /** hNVE: the tenant-proxy process holding its connection (`<proxy id>:<process>`); aNVE: how it was reached. */
   via: string | null;
+  /** hNVE: whether that process is still there (it listens for pushes); false after it died, until the NVE registers again elsewhere. */
+  connected: boolean | null;
   /** hNVE: last REGISTER; aNVE: last time nvo reached it. */
   since: string | null;
   sessions: number;
@@ -57,6 +59,8 @@ export async function nveRows(s: ViewSources, f: ViewFilter = {}): Promise<NveRo
     // With a filter, an hNVE belongs when it has a session (or a VNI membership) there.
     if (filtered && !perNve.has(h.id)) continue;
     const reg = await s.registrar.get(h.id);
+    // A live tenant-proxy process is subscribed to its delivery channel (delivery.ts); a dead one is not.
+    const listeners = reg ? Number(((await s.redis.pubsub('NUMSUB', s.k.msgDeliver(reg.proc))) as [string, number])[1]) : 0;
     rows.push({
       id: h.id,
       kind: 'hNVE',
@@ -66,6 +70,7 @@ export async function nveRows(s: ViewSources, f: ViewFilter = {}): Promise<NveRo
       registered: reg !== null,
       expiresAt: reg?.expiresAt ?? null,
       via: reg?.proc ?? null,
+      connected: reg ? listeners > 0 : null,
       since: reg?.registeredAt ?? null,
       sessions: perNve.get(h.id) ?? 0,
     });
@@ -79,7 +84,7 @@ export async function nveRows(s: ViewSources, f: ViewFilter = {}): Promise<NveRo
       if (![...want.config.vnis, ...have.config.vnis].some((v) => v.vni === vniOfFilter)) continue;
     }
     const reached = await s.state.reachability(d.id);
-    rows.push({ id: d.id, kind: 'aNVE', pod: null, role: d.role, vtep: d.vtep, registered: reached !== null, expiresAt: null, via: reached ? `${d.driver}/${reached.via}` : d.driver, since: reached?.at ?? null, sessions: 0 });
+    rows.push({ id: d.id, kind: 'aNVE', pod: null, role: d.role, vtep: d.vtep, registered: reached !== null, expiresAt: null, via: reached ? `${d.driver}/${reached.via}` : d.driver, connected: null, since: reached?.at ?? null, sessions: 0 });
   }
   return rows;
 }
