@@ -39,7 +39,10 @@ function skipReason(): string | null {
 }
 
 const name = `nvt${randomBytes(2).toString('hex')}`;
-const stateDir = join(mkdtempSync(join(tmpdir(), 'nvo-lab-test-')), 'lab');
+const base = mkdtempSync(join(tmpdir(), 'nvo-lab-test-'));
+const stateDir = join(base, 'lab');
+// Whichever blocks run (or are skipped), the test's temp dir goes.
+afterAll(() => rmSync(base, { recursive: true, force: true }));
 const prefix = `test-${randomUUID()}:`;
 const env = { ...process.env, NVO_PREFIX: prefix, NVO_CHECK_SYNC_INTERVAL_MS: '0' };
 const labArgs = ['--name', name, '--state-dir', stateDir];
@@ -112,7 +115,6 @@ describe.skipIf(why !== null)('nvo lab up|down|status on this machine', () => {
 
   afterAll(async () => {
     if (existsSync(stateDir)) await nvo(['lab', 'down', ...labArgs]);
-    rmSync(join(stateDir, '..'), { recursive: true, force: true });
     const r = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
     const ks = await r.keys(`${prefix}*`);
     if (ks.length) await r.del(...ks);
