@@ -3,7 +3,7 @@
 // member VTEP (the other hNVEs, the joining VTEPs of a move, and the gateways: head-end replication
 // of BUM traffic, RFC 7348 §4.2), a static entry per remote MAC, and each local VM's port in its
 // VNI's segment. Local MACs are not programmed: the bridge learns them on the VM's port.
-import { emptyConfig, normalizeConfig, type DeviceConfig } from '../../model/device-config.ts';
+import { emptyConfig, ENTRY_KINDS, entryKey, type DeviceChange, type DeviceConfig } from '../../model/device-config.ts';
 import type { PortEntry } from '../../dataplane/hnve.ts';
 import type { VniTable } from './vni-table.ts';
 
@@ -57,5 +57,25 @@ export function forwarding(o: { vtep: string; sessions: readonly AgentSession[];
       if (port) ports.push({ port, vni });
     }
   }
-  return { config: normalizeConfig(c), ports: ports.sort((a, b) => (a.port < b.port ? -1 : 1)) };
+  // Not normalized (sorted): quickDiff compares by key, and the data plane keeps its own order.
+  return { config: c, ports: ports.sort((a, b) => (a.port < b.port ? -1 : 1)) };
+}
+
+/** diffConfig's result for configs this agent built (entries with keys in one order), without its
+ *  key-sorting stable JSON: at 500 MACs per VNI that sort was most of a NOTIFY's cost. An entry whose
+ *  keys came in another order is merely merged again, which every data plane takes as a no-op. */
+export function quickDiff(from: DeviceConfig, to: DeviceConfig): DeviceChange {
+  const change: DeviceChange = { merge: emptyConfig(), remove: emptyConfig() };
+  for (const kind of ENTRY_KINDS) {
+    const key = entryKey[kind] as (e: unknown) => string;
+    const before = new Map((from[kind] as unknown[]).map((e) => [key(e), JSON.stringify(e)]));
+    const after = new Set<string>();
+    for (const e of to[kind] as unknown[]) {
+      const k = key(e);
+      after.add(k);
+      if (before.get(k) !== JSON.stringify(e)) (change.merge[kind] as unknown[]).push(e);
+    }
+    for (const e of from[kind] as unknown[]) if (!after.has(key(e))) (change.remove[kind] as unknown[]).push(e);
+  }
+  return change;
 }

@@ -8,11 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import { NvoError } from '../../errors.ts';
-import { diffConfig, emptyConfig, isEmptyChange } from '../../model/device-config.ts';
+import { emptyConfig, isEmptyChange, type DeviceConfig } from '../../model/device-config.ts';
 import type { HnveDataPlane } from '../../dataplane/hnve.ts';
 import type { FinalAnswer, Request, Response } from '../../proxy/protocol/messages.ts';
 import { ProtocolClient } from '../../proxy/transport/ws-client.ts';
-import { forwarding, type AgentSession } from './forwarding.ts';
+import { forwarding, quickDiff, type AgentSession } from './forwarding.ts';
 import { checkEntries, entrySchema, fullTable, macTableNotify, parsePush, VniTable } from './vni-table.ts';
 
 export interface HnveAgentOptions {
@@ -58,6 +58,7 @@ export class HnveAgent extends EventEmitter {
   private gapTimer: NodeJS.Timeout | null = null;
   private refreshTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
+  private programmed: DeviceConfig | null = null;
   vtep = '';
 
   constructor(readonly opts: HnveAgentOptions) {
@@ -191,7 +192,7 @@ export class HnveAgent extends EventEmitter {
       for (const s of sessions) this.sessions.set(s.callId, { ...(s as AgentSession), macs: s.macs.filter((m) => m !== s.mac) });
       for (const v of z.array(stateVni).parse(r.body.vnis)) this.takeVni(v);
       this.dropUnusedTables();
-      await this.program();
+      await this.program(true);
       await this.ack();
     });
   }
@@ -217,17 +218,22 @@ export class HnveAgent extends EventEmitter {
     for (const cid of this.tables.keys()) if (!used.has(cid)) this.tables.delete(cid);
   }
 
-  /** Brings the data plane to what the sessions and tables say: additions first, removals last. */
-  private async program(): Promise<void> {
+  /** Brings the data plane to what the sessions and tables say: additions first, removals last. The
+   *  data plane is read (reconciled) on every resync; between them the agent trusts what it last
+   *  programmed, which spares re-reading a whole VNI for each NOTIFY. */
+  private async program(fromDataPlane = false): Promise<void> {
     const dp = this.opts.dataPlane;
     const want = forwarding({ vtep: this.vtep, sessions: [...this.sessions.values()], tables: this.tables, ports: this.ports });
-    const change = diffConfig(await dp.read(), want.config);
+    const current = fromDataPlane || !this.programmed ? await dp.read() : this.programmed;
+    this.programmed = null;
+    const change = quickDiff(current, want.config);
     // Make before break, on every member: a new tunnel or MAC entry is in place before an old one goes.
     if (!isEmptyChange({ merge: change.merge, remove: emptyConfig() })) await dp.apply({ merge: change.merge, remove: emptyConfig() });
     const have = await dp.readPorts();
     for (const p of want.ports) if (!have.some((h) => h.port === p.port && h.vni === p.vni)) await dp.attachPort(p);
     for (const h of have) if (!want.ports.some((p) => p.port === h.port)) await dp.detachPort(h.port);
     if (!isEmptyChange({ merge: emptyConfig(), remove: change.remove })) await dp.apply({ merge: emptyConfig(), remove: change.remove });
+    this.programmed = want.config;
     this.emit('programmed', want);
   }
 

@@ -50,7 +50,7 @@ describe('an hNVE agent refuses bad pushes and changes nothing', () => {
       const t = agent.tables.get('acme')!;
       const before = { revision: t.revision, table: t.table(), config: await plane.read(), history: plane.history.length };
       const base = t.revision;
-      const b = { event: 'mac-table', cid: 'acme', vni: 5001, base, revision: base + 1, ...body() };
+      const b: Record<string, unknown> = { event: 'mac-table', cid: 'acme', vni: 5001, base, revision: base + 1, ...body() };
       if (Array.isArray(b.entries)) b.entries = (b.entries as Record<string, unknown>[]).map((e, i) => (e.revision === 0 ? { ...e, revision: base + i + 1 } : e));
       const r = await push(b);
       expect(r.status).toBe(status);
