@@ -120,6 +120,15 @@ describe('two tenant-proxy processes on one Redis', () => {
     expect(tpB.logs).toContainEqual(expect.objectContaining({ method: 'BYE', callId: s2.callId, from: 'h2', status: 200 }));
   });
 
+  it('a network proxy with the BullMQ pipeline (workers inside by default) starts and stops cleanly', async () => {
+    const p = await procs.start('network-proxy', procs.config('np-bull', { id: 'np3', listen: { port: 0 }, secret: NP_SECRET, devices: ['tor1', 'wan1'] }));
+    expect(p.logs.find((l) => l.event === 'listening')).toMatchObject({ sync: 'bullmq', workers: 1, devices: ['tor1', 'wan1'] });
+    await expect.poll(async () => (await t.redis.keys(`${t.k.bullPrefix}:*`)).length, { timeout: 20_000 }).toBeGreaterThan(0);
+    p.child.kill('SIGINT');
+    expect(await p.exited).toBe(0);
+    expect(p.logs.map((l) => l.event)).toEqual(expect.arrayContaining(['listening', 'stopping', 'stopped']));
+  });
+
   it('refuses a bad configuration naming the field and its line, and starts nothing', async () => {
     const file = procs.config('bad', { id: 'tp1', listen: { port: 70000 }, networkProxies: [{ id: 'np1', url: 'http://127.0.0.1:1', secret: NP_SECRET }] });
     const r = await procs.run(['tenant-proxy', '--config', file]);

@@ -33,27 +33,36 @@ function parsed<T>(file: InputFile, parse: (input: unknown, path: string) => T):
   }
 }
 
-/** Runs until SIGTERM/SIGINT, then stops everything (a second signal, or 15 s, forces the exit). */
-async function runUntilSignal(log: Logger, stop: Stop): Promise<void> {
-  await new Promise<void>((resolve) => {
+/** Resolves at the first SIGTERM/SIGINT. Installed before anything starts: a signal that comes while
+ *  the proxy starts (or right after its 'listening' line) must stop it, not kill it outright. */
+function signalled(log: Logger): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       log.info({ event: 'stopping', signal }, 'stopping');
+      // A second signal while stopping ends the process at once.
       process.once(signal === 'SIGINT' ? 'SIGTERM' : 'SIGINT', () => process.exit(1));
-      const force = setTimeout(() => {
-        log.error({ event: 'stop-timeout' }, 'did not stop within 15 s; exiting');
-        process.exit(1);
-      }, 15_000);
-      force.unref();
-      stop()
-        .catch((e: unknown) => log.error({ err: e instanceof Error ? e.message : String(e) }, 'stop failed'))
-        .finally(() => {
-          log.info({ event: 'stopped' }, 'stopped');
-          resolve();
-        });
+      process.once(signal, () => process.exit(1));
+      resolve(signal);
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   });
+}
+
+/** Waits for the signal, then stops everything (15 s at most). */
+async function stopOnSignal(signal: Promise<NodeJS.Signals>, log: Logger, stop: Stop): Promise<void> {
+  await signal;
+  const force = setTimeout(() => {
+    log.error({ event: 'stop-timeout' }, 'did not stop within 15 s; exiting');
+    process.exit(1);
+  }, 15_000);
+  force.unref();
+  try {
+    await stop();
+  } catch (e) {
+    log.error({ err: e instanceof Error ? e.message : String(e) }, 'stop failed');
+  }
+  log.info({ event: 'stopped' }, 'stopped');
 }
 
 export function registerProxy(program: Command, _ctx: CliContext): void {
@@ -68,6 +77,7 @@ export function registerProxy(program: Command, _ctx: CliContext): void {
       const cfg = parsed(file, parseTenantProxyConfig);
       if (opts.check) return void process.stdout.write(`${file.path}: tenant proxy ${cfg.id}, ${cfg.networkProxies.length} network prox${cfg.networkProxies.length > 1 ? 'ies' : 'y'}: OK\n`);
       const log = processLog('tenant-proxy', cfg.id);
+      const signal = signalled(log);
       const store = await openStore(`nvo-tenant-proxy-${cfg.id}`);
       const subscriber = store.redis.duplicate({ connectionName: `nvo-tenant-proxy-${cfg.id}-sub` });
       const { TenantProxy } = await import('../../proxy/tenant/tenant-proxy.ts');
@@ -88,7 +98,7 @@ export function registerProxy(program: Command, _ctx: CliContext): void {
       });
       const port = await tp.start();
       log.info({ event: 'listening', host: cfg.listen.host, port, proc: tp.deps.proc, networkProxies: cfg.networkProxies.map((n) => n.id) }, `tenant proxy ${cfg.id} listening on ${cfg.listen.host}:${port}`);
-      await runUntilSignal(log, async () => {
+      await stopOnSignal(signal, log, async () => {
         await tp.close();
         subscriber.disconnect();
         await store.close();
@@ -119,6 +129,7 @@ export function registerProxy(program: Command, _ctx: CliContext): void {
         return void process.stdout.write(`${file.path}: network proxy ${cfg.id}, ${cfg.devices ? `${cfg.devices.length} device(s)` : 'every device'}, sync ${cfg.sync.mode}: OK\n`);
       }
       const log = processLog('network-proxy', cfg.id);
+      const signal = signalled(log);
       const stops: Stop[] = [];
       let sync;
       if (cfg.sync.mode === 'memory') {
@@ -147,7 +158,7 @@ export function registerProxy(program: Command, _ctx: CliContext): void {
       });
       const port = await np.listening();
       log.info({ event: 'listening', host: cfg.listen.host, port, sync: cfg.sync.mode, workers: cfg.sync.mode === 'bullmq' ? cfg.sync.workers : 0, devices: cfg.devices ?? '*' }, `network proxy ${cfg.id} listening on ${cfg.listen.host}:${port}`);
-      await runUntilSignal(log, async () => {
+      await stopOnSignal(signal, log, async () => {
         await np.close();
         for (const s of stops) await s();
         await store.close();
