@@ -14,6 +14,7 @@ import { hnveSchema } from '../model/hnve.ts';
 import type { ApplierConfig } from './device-applier.ts';
 import type { GatewayHostConfig } from './gateway-host.ts';
 import type { NetconfReady } from './netconf-host.ts';
+import { startHnveAgents } from './hnve-agents.ts';
 import { startProxies } from './proxies.ts';
 import { buildNetwork, checkNetwork, networkPlan, removeNamespaces } from './network.ts';
 import { canConnect, descendants, isAlive, killPids, startTime, Supervisor, type LabState } from './supervisor.ts';
@@ -221,6 +222,8 @@ async function build(c: LabContext, t0: number): Promise<{ seconds: number; stat
     const x = state.data.xmpp as XmppData;
     return startProxies(sup, state, c.commands, { NVO_XMPP_SERVICE: x.service, NVO_XMPP_JID: x.controller.jid, NVO_XMPP_PASSWORD: x.controller.password });
   });
+
+  await step('hNVE agents', () => startHnveAgents(sup, state, t, plan, c.commands, netRebuilt));
 
   return { seconds: (performance.now() - t0) / 1000, state };
 }

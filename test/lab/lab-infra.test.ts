@@ -24,7 +24,7 @@ import { InventoryStore } from '../../src/store/inventory-store.ts';
 import { openLab } from '../../src/lab/lab-handle.ts';
 import { networkPlan } from '../../src/lab/network.ts';
 import { loadTopology } from '../../src/lab/topology.ts';
-import { Supervisor } from '../../src/lab/supervisor.ts';
+import { stopProcess, Supervisor, type ProcRecord } from '../../src/lab/supervisor.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const why = skipReason();
@@ -58,7 +58,7 @@ function nvo(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
-const state = () => JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')) as { processes: Record<string, { pid: number; ports?: number[] }>; data: { netconf: { instances: { port: number }[] }; xmpp: { service: string; controller: { jid: string; password: string } } } };
+const state = () => JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')) as { processes: Record<string, { pid: number; start: number; what: string; ports?: number[] }>; data: { netconf: { instances: { port: number }[] }; xmpp: { service: string; controller: { jid: string; password: string } } } };
 const netnsOf = (id: string) => `${name}-${id}`;
 const labNamespaces = () =>
   execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
@@ -125,9 +125,11 @@ describe.skipIf(why !== null)('nvo lab up|down|status on this machine', () => {
   it('builds the lab, and a second up changes nothing', async () => {
     const first = await nvo(['lab', 'up', ...labArgs]);
     expect(first.code, first.stderr).toBe(0);
-    for (const step of ['namespaces and links', 'redis', 'netconfd + sshd', 'prosody + accounts', 'lab device appliers', 'gateway agents', 'inventory', 'proxies and workers']) {
+    for (const step of ['namespaces and links', 'redis', 'netconfd + sshd', 'prosody + accounts', 'lab device appliers', 'gateway agents', 'inventory', 'proxies and workers', 'hNVE agents']) {
       expect(first.stderr).toContain(`nvo lab: ${step}`);
     }
+    expect(first.stderr).toMatch(/proxies and workers +network proxy np1 on 127\.0\.0\.1:\d+; tenant proxy tp1 on ws:\/\/127\.0\.0\.1:\d+/);
+    expect(first.stderr).toMatch(/hNVE agents +(hv\d, ){2}hv\d registered at ws:\/\/127\.0\.0\.1:\d+/);
     expect(labNamespaces().sort()).toEqual(['core', 'tor1', 'tor2', 'tor3', 'wan1', 'tgw1', 'hv1', 'hv2', 'hv3', 'vm1', 'vm2', 'vm3', 'vm4', 'vm5', 'legacy1', 'wanhost'].map(netnsOf).sort());
     // The underlay routes: hv3 (pod2) reaches tor1's VTEP (pod1) through the core.
     execFileSync('ip', ['netns', 'exec', netnsOf('hv3'), 'ping', '-c1', '-W2', '-I', '203.0.113.23', '203.0.113.11']);
@@ -147,7 +149,7 @@ describe.skipIf(why !== null)('nvo lab up|down|status on this machine', () => {
     expect(status.code, status.stderr).toBe(0);
     const rows = JSON.parse(status.stdout) as { element: string; up: boolean }[];
     expect(rows.filter((r) => !r.up)).toEqual([]);
-    expect(rows.map((r) => r.element)).toEqual(expect.arrayContaining(['namespaces and links', 'netconf', 'prosody', 'applier-tor1', 'applier-wan1', 'gateway-tor2']));
+    expect(rows.map((r) => r.element)).toEqual(expect.arrayContaining(['namespaces and links', 'netconf', 'prosody', 'applier-tor1', 'applier-wan1', 'gateway-tor2', 'network-proxy', 'tenant-proxy', 'agent-hv1', 'agent-hv2', 'agent-hv3']));
   }, 240_000);
 
   it('one up at a time: a live holder of the lock makes another up refuse', async () => {
@@ -206,9 +208,12 @@ describe.skipIf(why !== null)('nvo lab up|down|status on this machine', () => {
     expect(fdb(ns, 'nvox10007').some((e) => e.mac === '02:00:00:00:03:02' && e.dst === '203.0.113.23')).toBe(true);
   }, 120_000);
 
-  // The hNVE agent (issue 3) has not landed: hv1's side is done here with the Linux data plane it
-  // will use, so the packets prove what the gateways' appliers made of their NETCONF commits.
+  // The hypervisors' side is done here with the Linux data plane the hNVE agents use, not through
+  // INVITEs (the demo's part), so the packets prove what the gateways' appliers made of their NETCONF
+  // commits. The lab's agents on hv1 and hv2 are stopped first: a resync would take back what the
+  // test programs there.
   it('VM traffic crosses the overlay to the legacy host (ToR gateway) and is routed to the WAN host (WAN gateway)', async () => {
+    for (const hv of ['hv1', 'hv2']) await stopProcess(state().processes[`agent-${hv}`] as ProcRecord);
     const hv1 = new LinuxDataPlane({ netns: netnsOf('hv1'), localVtep: '203.0.113.21' });
     await hv1.reconcile({
       ...emptyConfig(),
