@@ -24,7 +24,7 @@ export const agentConfigSchema = z
     dataPlane: z
       .discriminatedUnion('kind', [
         z.strictObject({ kind: z.literal('recorder') }),
-        z.strictObject({ kind: z.literal('linux'), vtep: ip, netns: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), underlay: ifName.optional(), dstPort: z.number().int().min(1).max(65535).optional() }),
+        z.strictObject({ kind: z.literal('linux'), vtep: ip.optional(), netns: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), underlay: ifName.optional(), dstPort: z.number().int().min(1).max(65535).optional() }),
       ])
       .default({ kind: 'recorder' }),
     vms: z.array(z.strictObject({ mac, cid: id, ip: ip.optional(), port: ifName.optional(), invite: z.boolean().default(true) })).default([]),

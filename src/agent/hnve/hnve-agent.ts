@@ -21,7 +21,8 @@ export interface HnveAgentOptions {
   /** Tenant proxies in order of preference; the next is tried when one is down. */
   urls: string[];
   proxy?: string;
-  dataPlane: HnveDataPlane;
+  /** The data plane, or how to make it once REGISTER has told the agent its VTEP. */
+  dataPlane: HnveDataPlane | ((vtep: string) => HnveDataPlane);
   /** VM MAC → its port on this host (attached to the VNI's segment once the VM has a session here). */
   ports?: Map<string, string>;
   expires?: number;
@@ -64,6 +65,19 @@ export class HnveAgent extends EventEmitter {
   constructor(readonly opts: HnveAgentOptions) {
     super();
     this.ports = opts.ports ?? new Map();
+  }
+
+  private dp: HnveDataPlane | null = null;
+
+  /** The data plane (made on first use from the VTEP REGISTER named, when a factory was given). */
+  plane(): HnveDataPlane {
+    if (!this.dp) {
+      const o = this.opts.dataPlane;
+      if (typeof o !== 'function') this.dp = o;
+      else if (!this.vtep) throw new NvoError('unavailable', 'the data plane is made once REGISTER has named this hNVE\'s VTEP');
+      else this.dp = o(this.vtep);
+    }
+    return this.dp;
   }
 
   get connected(): boolean {
@@ -222,7 +236,7 @@ export class HnveAgent extends EventEmitter {
    *  data plane is read (reconciled) on every resync; between them the agent trusts what it last
    *  programmed, which spares re-reading a whole VNI for each NOTIFY. */
   private async program(fromDataPlane = false): Promise<void> {
-    const dp = this.opts.dataPlane;
+    const dp = this.plane();
     const want = forwarding({ vtep: this.vtep, sessions: [...this.sessions.values()], tables: this.tables, ports: this.ports });
     const current = fromDataPlane || !this.programmed ? await dp.read() : this.programmed;
     this.programmed = null;

@@ -5,10 +5,13 @@ import { RecorderDataPlane } from '../../dataplane/recorder.ts';
 import type { AgentConfig } from './config.ts';
 import { HnveAgent } from './hnve-agent.ts';
 
-export async function dataPlaneOf(c: AgentConfig): Promise<HnveDataPlane> {
-  if (c.dataPlane.kind === 'recorder') return new RecorderDataPlane(undefined, { references: true });
+/** The configured data plane; a Linux one without a VTEP in the file takes the one REGISTER names. */
+export async function dataPlaneOf(c: AgentConfig): Promise<HnveDataPlane | ((vtep: string) => HnveDataPlane)> {
+  const d = c.dataPlane;
+  if (d.kind === 'recorder') return new RecorderDataPlane(undefined, { references: true });
   const { LinuxDataPlane } = await import('../../dataplane/linux/linux-data-plane.ts');
-  return new LinuxDataPlane({ localVtep: c.dataPlane.vtep, netns: c.dataPlane.netns, underlayDev: c.dataPlane.underlay, dstPort: c.dataPlane.dstPort });
+  const make = (vtep: string) => new LinuxDataPlane({ localVtep: vtep, netns: d.netns, underlayDev: d.underlay, dstPort: d.dstPort });
+  return d.vtep ? make(d.vtep) : make;
 }
 
 export async function runHnveAgent(c: AgentConfig & { secretValue: string }, o: { log?: (line: string) => void; signals?: NodeJS.Signals[]; dataPlane?: HnveDataPlane } = {}): Promise<HnveAgent> {

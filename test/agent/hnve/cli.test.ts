@@ -1,0 +1,108 @@
+// `nvo agent --config FILE` and `nvo move` as the processes users run: the agent registers and INVITEs
+// its VM from the file; the admin's move reaches the tenant proxy through Redis and prints the
+// NOTIFY progress as sipfrag lines; bad files and refused moves end with the exit codes the CLI uses.
+// The containerlab agent files are checked against the same schema.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadAgentConfig } from '../../../src/agent/hnve/config.ts';
+import { HnveAgent } from '../../../src/agent/hnve/hnve-agent.ts';
+import { RecorderDataPlane } from '../../../src/dataplane/recorder.ts';
+import { Membership } from '../../../src/proxy/network/membership.ts';
+import { NveStore } from '../../../src/store/nve-store.ts';
+import { SECRETS, startStack, type Stack } from '../../proxy/harness.ts';
+
+const BIN = new URL('../../../bin/nvo.js', import.meta.url).pathname;
+const CLAB = new URL('../../../lab/containerlab/agents/', import.meta.url).pathname;
+const H4 = { id: 'h4', pod: 'pod1', vtep: '192.0.2.204', encapsulations: ['vxlan'], secret: 'secret-of-h4-0123456789' };
+const VM = '02:00:00:00:01:01';
+let s: Stack;
+let dir: string;
+let agentProc: ChildProcess | null = null;
+let h4: HnveAgent;
+
+function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NVO_PREFIX: s.t.prefix, NVO_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code: code ?? -1, out, err })));
+}
+
+beforeAll(async () => {
+  s = await startStack();
+  await new NveStore(s.t.redis, s.t.k, s.inventory).put(H4);
+  dir = mkdtempSync(join(tmpdir(), 'nvo-agent-cli-'));
+  h4 = new HnveAgent({ nve: 'h4', secret: H4.secret, urls: [s.url], proxy: 'tp1', dataPlane: new RecorderDataPlane(undefined, { references: true }) });
+  await h4.start();
+}, 30_000);
+
+afterAll(async () => {
+  if (agentProc?.pid && agentProc.exitCode === null) process.kill(agentProc.pid, 'SIGKILL');
+  await h4?.stop();
+  await s?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('nvo agent and nvo move', () => {
+  it('nvo agent --config: a dead proxy URL first, then the live one; registers and INVITEs the file\'s VM', async () => {
+    writeFileSync(join(dir, 'h1.secret'), `${SECRETS.h1}\n`);
+    const file = join(dir, 'agent.yaml');
+    writeFileSync(file, ['nve: h1', 'secretFile: h1.secret', 'proxies:', '  - ws://127.0.0.1:9', `  - ${s.url}`, 'proxyId: tp1', 'dataPlane: { kind: recorder }', 'vms:', `  - { mac: "${VM}", cid: acme, port: vm1 }`, ''].join('\n'));
+    agentProc = spawn(process.execPath, [BIN, 'agent', '--config', file], { env: { ...process.env, NVO_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    agentProc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const members = new Membership(s.t.redis, s.t.k);
+    await expect.poll(async () => (await members.holder('acme', VM))?.nve, { timeout: 30_000 }).toBe('h1');
+    await expect.poll(() => err, { timeout: 10_000 }).toMatch(/INVITE 02:00:00:00:01:01 in acme: 200 OK/);
+    expect(err).toMatch(/ws:\/\/127\.0\.0\.1:9: /);
+  }, 60_000);
+
+  it('nvo move h1 --to h4 prints the progress and ends 200; the VM is behind h4 now', async () => {
+    const r = await run(['move', 'h1', '--to', 'h4']);
+    expect(r.code, r.err).toBe(0);
+    const lines = r.out.trim().split('\n');
+    expect(lines[0]).toBe('SIP/2.0 202 Accepted');
+    expect(lines[1]).toBe('SIP/2.0 100 Trying');
+    expect(lines.at(-1)).toBe('SIP/2.0 200 OK');
+    expect(lines.filter((l) => l.startsWith('SIP/2.0 183 ')).length).toBe(4);
+    expect((await new Membership(s.t.redis, s.t.k).holder('acme', VM))?.vtep).toBe(H4.vtep);
+    await expect.poll(() => [...h4.sessions.values()].map((x) => [x.mac, x.pending ?? null]), { timeout: 10_000 }).toEqual([[VM, null]]);
+  }, 60_000);
+
+  it('a move that cannot start says why and exits 1; bad usage exits 2', async () => {
+    const none = await run(['move', 'h1', '--to', 'h4']);
+    expect(none.code).toBe(1);
+    expect(none.out).toMatch(/^SIP\/2.0 481 h1 has no established session to move/m);
+    const cross = await run(['move', 'h4', '--to', 'h3']);
+    expect(cross.code).toBe(1);
+    expect(cross.out).toMatch(/404 h3 is not registered/);
+    const both = await run(['move', 'h4', '--to', 'h1', '--vtep', '192.0.2.201']);
+    expect(both.code).toBe(2);
+    expect(both.err).toMatch(/--to: give exactly one of --to and --vtep/);
+  }, 60_000);
+
+  it('nvo agent refuses a bad file with the field named, exit 2', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'nve: h1\nsecret: short\nproxies: []\n');
+    const r = await run(['agent', '--config', file]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/proxies: name at least one tenant proxy|secret: at least 16 characters/);
+    expect(agentProc!.exitCode).toBe(null);
+    agentProc!.kill('SIGTERM');
+    await new Promise((r) => agentProc!.once('exit', r));
+  }, 30_000);
+
+  it('the containerlab agent files are valid agent configurations', () => {
+    const files = readdirSync(CLAB).filter((f) => f.endsWith('.yaml'));
+    expect(files.sort()).toEqual(['hv1.yaml', 'hv2.yaml', 'hv3.yaml']);
+    for (const f of files) {
+      const c = loadAgentConfig(join(CLAB, f));
+      expect(c.nve).toBe(f.replace('.yaml', ''));
+      expect(c.dataPlane).toEqual({ kind: 'linux', underlay: 'eth1' });
+    }
+  });
+});
