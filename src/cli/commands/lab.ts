@@ -79,9 +79,9 @@ export function registerLab(program: Command, ctx: CliContext): void {
 
   lab
     .command('demo')
-    .description('run use cases 1-6 on the lab and narrate them (needs the hNVE agent)')
+    .description('run use cases 1-6 on the lab and narrate them (not written yet)')
     .action(() => {
-      throw new NvoError('unavailable', 'nvo lab demo is not available yet: it drives hNVE agents (issue 3), which have not landed; nvo lab up builds everything else it stands on');
+      throw new NvoError('unavailable', 'nvo lab demo is not available yet; nvo lab up builds everything it will run on (docs/lab.md)');
     });
 
   lab
