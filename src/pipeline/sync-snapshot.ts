@@ -3,7 +3,8 @@
 // the contributions the device refused (quarantine). The union is DeviceStateStore's rule: fragments
 // in seq order, a newer one wins a key conflict.
 import type { Redis } from 'ioredis';
-import { applyChange, emptyConfig, normalizeConfig, type DeviceConfig } from '../model/device-config.ts';
+import { emptyConfig, type DeviceConfig } from '../model/device-config.ts';
+import { unionConfigs } from '../store/device-state.ts';
 import type { Keys } from '../store/keys.ts';
 
 export interface Contribution {
@@ -66,9 +67,7 @@ export async function readSnapshot(redis: Redis, k: Keys, device: string): Promi
 }
 
 export function unionOf(contributions: readonly Contribution[], base: DeviceConfig = emptyConfig()): DeviceConfig {
-  let config = normalizeConfig(base);
-  for (const c of contributions) config = applyChange(config, { merge: c.config, remove: emptyConfig() });
-  return config;
+  return unionConfigs(contributions.map((c) => c.config), base);
 }
 
 /** What the device should have: every contribution the device has not refused. */
