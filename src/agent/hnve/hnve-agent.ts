@@ -218,6 +218,7 @@ export class HnveAgent extends EventEmitter {
     else {
       checkEntries(v.entries, v.base, v.revision);
       t.offer(v.entries);
+      t.settle();
     }
   }
 

@@ -75,8 +75,15 @@ export class VniTable {
     for (const v of t.floods) this.floods.add(v);
     this.revision = t.revision;
     this.synced = true;
-    for (const r of [...this.pending.keys()]) if (r <= this.revision) this.pending.delete(r);
     this.drain();
+    this.settle();
+  }
+
+  /** After the proxy's own word (state), what still waits cannot connect to it: drop it. A real
+   *  entry dropped here shows up again as a gap at the next NOTIFY and is repaired the same way;
+   *  a bogus one no longer makes the agent ask for the state again and again. */
+  settle(): void {
+    this.pending.clear();
   }
 
   /** Takes entries (any order, duplicates fine); returns whether anything new was applied. */

@@ -1,6 +1,7 @@
 // A proxy (here: the real tenant proxy's own connection to the agent, made to misbehave) pushing
 // malformed or contradictory MAC-table entries gets an error naming what is wrong, and the agent's
-// table and data plane stay exactly as they were.
+// table and data plane stay exactly as they were. Entries out of order wait for the missing one; a
+// gap that stays open is repaired from the proxy's own state.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HnveAgent } from '../../../src/agent/hnve/hnve-agent.ts';
@@ -14,7 +15,7 @@ const plane = new RecorderDataPlane(undefined, { references: true });
 
 beforeAll(async () => {
   s = await startStack();
-  agent = new HnveAgent({ nve: 'h1', secret: SECRETS.h1, urls: [s.url], proxy: 'tp1', dataPlane: plane });
+  agent = new HnveAgent({ nve: 'h1', secret: SECRETS.h1, urls: [s.url], proxy: 'tp1', dataPlane: plane, gapWaitMs: 200 });
   await agent.start();
   expect((await agent.invite({ mac: '02:00:00:00:01:01', cid: 'acme' })).status).toBe(200);
 }, 30_000);
@@ -65,5 +66,28 @@ describe('an hNVE agent refuses bad pushes and changes nothing', () => {
     expect(r.status, r.reason).toBe(200);
     expect(r.body.revision).toBe(base + 1);
     expect((await plane.read()).macs).toContainEqual({ vni: 5001, ...row });
+  });
+
+  it('applies entries in order: a later one waits for the missing one; a gap that stays open is repaired from the proxy', async () => {
+    const t = agent.tables.get('acme')!;
+    const base = t.revision;
+    const r2 = { mac: '02:00:00:00:09:02', vtep: '192.0.2.209' };
+    const r3 = { mac: '02:00:00:00:09:03', vtep: '192.0.2.209' };
+    // base+2 before base+1: held back, nothing applied.
+    const early = await push({ event: 'mac-table', cid: 'acme', vni: 5001, base: base + 1, revision: base + 2, entries: [entry({ revision: base + 2, removed: [row], added: [r2] })] });
+    expect(early.status).toBe(200);
+    expect(early.body).toEqual({ cid: 'acme', revision: base, waiting: true });
+    expect((await plane.read()).macs.map((m) => m.mac)).not.toContain(r2.mac);
+    const late = await push({ event: 'mac-table', cid: 'acme', vni: 5001, base, revision: base + 1, entries: [entry({ revision: base + 1, added: [r3] })] });
+    expect(late.body).toEqual({ cid: 'acme', revision: base + 2 });
+    expect((await plane.read()).macs.map((m) => m.mac).sort()).toEqual([r2.mac, r3.mac].sort());
+    // A gap nobody fills (these entries never existed at the proxy): the agent asks for the state and
+    // takes the proxy's table, which has none of what this test pushed.
+    const gap = await push({ event: 'mac-table', cid: 'acme', vni: 5001, base: base + 3, revision: base + 4, entries: [entry({ revision: base + 4, added: [row] })] });
+    expect(gap.body.waiting).toBe(true);
+    const truth = (await s.tenant.deps.members.snapshot('acme')).table;
+    await expect.poll(() => agent.tables.get('acme')!.table(), { timeout: 10_000 }).toEqual(truth);
+    await expect.poll(async () => (await plane.read()).macs.map((m) => m.mac)).toEqual([]);
+    expect(agent.tables.get('acme')!.gap).toBe(false);
   });
 });
