@@ -30,7 +30,8 @@ export function productionDrivers(o: { store: DeviceStateStore; inventory: Inven
   drivers: DriverRegistry;
   close(): Promise<void>;
 } {
-  const drivers = new DriverRegistry().register('netconf', netconfDriver());
+  const netconf = netconfDriver();
+  const drivers = new DriverRegistry().register('netconf', netconf);
   let xmpp: Promise<XmppDriver> | null = null;
   let retry: NodeJS.Timeout | null = null;
   let closed = false;
@@ -75,6 +76,7 @@ export function productionDrivers(o: { store: DeviceStateStore; inventory: Inven
     async close() {
       closed = true;
       if (retry) clearTimeout(retry);
+      await netconf.close();
       if (xmpp) await (await xmpp.catch(() => null))?.stop();
     },
   };
