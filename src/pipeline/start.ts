@@ -16,6 +16,8 @@ export interface StartPipelineOptions {
   timing?: Partial<WorkerTiming>;
   xmpp?: XmppControllerLogin | null;
   log?: Logger;
+  /** false: one commit per change, the baseline `npm run bench` compares against (NVO_SYNC_COALESCE=0). */
+  coalesce?: boolean;
 }
 
 export function envNumber(name: string, fallback: number): number {
@@ -41,6 +43,7 @@ export function startPipeline(o: StartPipelineOptions): { pipeline: Pipeline; cl
     concurrency: o.concurrency ?? envNumber('NVO_SYNC_CONCURRENCY', 16),
     checkIntervalMs: o.checkIntervalMs ?? envNumber('NVO_CHECK_SYNC_INTERVAL_MS', 300_000),
     timing: o.timing,
+    coalesce: o.coalesce ?? process.env.NVO_SYNC_COALESCE !== '0',
   }).start();
   return {
     pipeline,
