@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { startNetconfServers, type NetconfInstance } from '../lab/netconf-server.ts';
 import * as op from '../src/drivers/netconf/operations.ts';
@@ -31,7 +31,7 @@ const pct = (xs: number[], p: number) => {
 };
 const fmt = (xs: number[]) => `median ${pct(xs, 50).toFixed(2)} ms  p99 ${pct(xs, 99).toFixed(2)} ms  (n=${xs.length})`;
 
-async function nvoSequential(n: NetconfInstance): Promise<number[]> {
+export async function nvoSequential(n: NetconfInstance): Promise<number[]> {
   const s = await NetconfSession.open({ host: n.host, port: n.port, username: n.username, password: n.password, hostKeyCheck: 'pinned', hostKey: n.hostKey });
   const lat: number[] = [];
   for (let i = 0; i < N; i++) {
@@ -44,7 +44,7 @@ async function nvoSequential(n: NetconfInstance): Promise<number[]> {
   return lat;
 }
 
-async function nodeNetconfSequential(n: NetconfInstance): Promise<number[]> {
+export async function nodeNetconfSequential(n: NetconfInstance): Promise<number[]> {
   const c = new nodeNetconf.Client({ host: n.host, port: n.port, username: n.username, password: n.password });
   const call = (req: unknown) => new Promise<unknown>((res, rej) => c.rpc(req, (err, reply) => (err ? rej(err) : res(reply))));
   await new Promise<void>((res, rej) => c.open((err) => (err ? rej(err) : res())));
@@ -59,7 +59,7 @@ async function nodeNetconfSequential(n: NetconfInstance): Promise<number[]> {
   return lat;
 }
 
-async function ncclientSequential(n: NetconfInstance): Promise<number[]> {
+export async function ncclientSequential(n: NetconfInstance): Promise<number[]> {
   const { stdout } = await promisify(execFile)('/usr/bin/python3', [join(here, 'ncclient-bench.py'), n.host, String(n.port), n.username, n.password, String(Math.min(N, 100))], { timeout: 300_000 });
   return JSON.parse(stdout) as number[];
 }
@@ -84,21 +84,26 @@ async function nvoPipelined(n: NetconfInstance, inFlight: number, kind: 'get-con
   return rate;
 }
 
-const servers = await startNetconfServers({ count: 1 });
-try {
-  const n = servers.instances[0]!;
-  console.log(`nvo NETCONF bench: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.versions.node}, netconfd behind OpenSSH on 127.0.0.1`);
-  console.log(`sequential edit-config + commit, ${N} round trips each (ncclient: ${Math.min(N, 100)}):`);
-  const nvo = await nvoSequential(n);
-  console.log(`  nvo client     ${fmt(nvo)}`);
-  const nn = await nodeNetconfSequential(n);
-  console.log(`  node-netconf   ${fmt(nn)}`);
-  const py = await ncclientSequential(n);
-  console.log(`  ncclient       ${fmt(py)}`);
-  console.log(`  nvo median / node-netconf median = ${(pct(nvo, 50) / pct(nn, 50)).toFixed(2)}`);
-  console.log(`nvo pipelined on one session, ${PIPELINE_SECONDS} s each:`);
-  for (const k of [1, 10, 50]) console.log(`  get-config  ${String(k).padStart(2)} in flight: ${(await nvoPipelined(n, k, 'get-config')).toFixed(0)} RPC/s`);
-  for (const k of [1, 50]) console.log(`  edit-config ${String(k).padStart(2)} in flight: ${(await nvoPipelined(n, k, 'edit-config')).toFixed(0)} RPC/s`);
-} finally {
-  await servers.stop();
+async function main(): Promise<void> {
+  const servers = await startNetconfServers({ count: 1 });
+  try {
+    const n = servers.instances[0]!;
+    console.log(`nvo NETCONF bench: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.versions.node}, netconfd behind OpenSSH on 127.0.0.1`);
+    console.log(`sequential edit-config + commit, ${N} round trips each (ncclient: ${Math.min(N, 100)}):`);
+    const nvo = await nvoSequential(n);
+    console.log(`  nvo client     ${fmt(nvo)}`);
+    const nn = await nodeNetconfSequential(n);
+    console.log(`  node-netconf   ${fmt(nn)}`);
+    const py = await ncclientSequential(n);
+    console.log(`  ncclient       ${fmt(py)}`);
+    console.log(`  nvo median / node-netconf median = ${(pct(nvo, 50) / pct(nn, 50)).toFixed(2)}`);
+    console.log(`nvo pipelined on one session, ${PIPELINE_SECONDS} s each:`);
+    for (const k of [1, 10, 50]) console.log(`  get-config  ${String(k).padStart(2)} in flight: ${(await nvoPipelined(n, k, 'get-config')).toFixed(0)} RPC/s`);
+    for (const k of [1, 50]) console.log(`  edit-config ${String(k).padStart(2)} in flight: ${(await nvoPipelined(n, k, 'edit-config')).toFixed(0)} RPC/s`);
+  } finally {
+    await servers.stop();
+  }
 }
+
+// `npm run bench` imports the sequential runs above; run directly, this file is bench:netconf.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
