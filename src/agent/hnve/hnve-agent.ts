@@ -113,12 +113,16 @@ export class HnveAgent extends EventEmitter {
       onClose: () => client && this.onClosed(client),
     });
     this.client = client;
-    const reg = await this.register();
-    if (reg.status !== 200) {
+    try {
+      const reg = await this.register();
+      if (reg.status !== 200) throw new NvoError('unauthorized', `REGISTER at ${url}: ${reg.status} ${reg.reason}`);
+      await this.resync();
+    } catch (e) {
+      // Not this proxy after all: let go of the connection without its close counting as a drop.
+      this.client = null;
       await client.close();
-      throw new NvoError('unauthorized', `REGISTER at ${url}: ${reg.status} ${reg.reason}`);
+      throw e;
     }
-    await this.resync();
     this.emit('ready', { url });
   }
 

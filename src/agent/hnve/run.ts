@@ -25,7 +25,16 @@ export async function runHnveAgent(c: AgentConfig & { secretValue: string }, o: 
   agent.on('mac-table', (m: { cid: string; revision: number }) => say(`${m.cid} MAC table at revision ${m.revision}`));
   agent.on('refused', (r: { event: string; status: number; reason: string }) => say(`refused ${r.event}: ${r.status} ${r.reason}`));
   agent.on('refer', (r: { sipfrag: string }) => say(`move: ${r.sipfrag}`));
-  await agent.start();
+  // A hypervisor may come up before its proxies: keep trying (the agent itself tries every URL).
+  for (;;) {
+    try {
+      await agent.start();
+      break;
+    } catch (e) {
+      say(`${(e as Error).message}; trying again in 2 s`);
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
   for (const vm of c.vms.filter((v) => v.invite)) {
     if ([...agent.sessions.values()].some((s) => s.mac === vm.mac && s.cid === vm.cid)) continue;
     const r = await agent.invite(vm);

@@ -80,6 +80,9 @@ describe('nvo agent and nvo move', () => {
     const cross = await run(['move', 'h4', '--to', 'h3']);
     expect(cross.code).toBe(1);
     expect(cross.out).toMatch(/404 h3 is not registered/);
+    const noVtep = await run(['move', 'h4', '--vtep', '192.0.2.250']);
+    expect(noVtep.code).toBe(1);
+    expect(noVtep.out).toMatch(/404 no registered hNVE has VTEP 192\.0\.2\.250/);
     const both = await run(['move', 'h4', '--to', 'h1', '--vtep', '192.0.2.201']);
     expect(both.code).toBe(2);
     expect(both.err).toMatch(/--to: give exactly one of --to and --vtep/);
