@@ -118,6 +118,9 @@ describe('two tenant-proxy processes on one Redis', () => {
     tpB.child.kill('SIGTERM');
     expect(await tpB.exited).toBe(0);
     expect(tpB.logs.map((l) => l.event)).toContain('stopped');
+    // No Redis connection of B ever failed (a subscription lost in a failed ready check once cost NOTIFYs).
+    expect(tpB.stderr).not.toMatch(/Unhandled error event/);
+    expect(tpB.logs.filter((l) => l.msg === 'redis subscriber')).toEqual([]);
     // Its JSON log follows sessions by call id.
     expect(tpB.logs).toContainEqual(expect.objectContaining({ method: 'BYE', callId: s2.callId, from: 'h2', status: 200 }));
   });

@@ -80,6 +80,11 @@ export function registerProxy(program: Command, _ctx: CliContext): void {
       const signal = signalled(log);
       const store = await openStore(`nvo-tenant-proxy-${cfg.id}`);
       const subscriber = store.redis.duplicate({ connectionName: `nvo-tenant-proxy-${cfg.id}-sub` });
+      subscriber.on('error', (e: Error) => log.warn({ err: e.message }, 'redis subscriber'));
+      // Ready before it subscribes: a SUBSCRIBE sent while ioredis still runs its ready check (INFO)
+      // fails that check, the connection is dropped and the subscription can be lost — and with it
+      // every NOTIFY other processes publish for this process's NVEs (seen in the multi-process test).
+      await subscriber.ping();
       const { TenantProxy } = await import('../../proxy/tenant/tenant-proxy.ts');
       const tp = new TenantProxy({
         id: cfg.id,

@@ -104,6 +104,8 @@ export class TenantProxy {
   async start(): Promise<number> {
     await this.deps.delivery.start();
     this.referSub = this.opts.subscriber.duplicate();
+    // Ready first: a SUBSCRIBE during ioredis's ready check fails it and the subscription can be lost.
+    await this.referSub.ping();
     await this.refer.listen(this.referSub);
     const interval = this.opts.reapIntervalMs ?? 1000;
     this.reaper = setInterval(() => void this.reap().catch((e: unknown) => this.deps.log.error({ err: String(e) }, 'reaper failed')), interval);
