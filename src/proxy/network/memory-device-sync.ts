@@ -65,22 +65,27 @@ export class MemoryDeviceSync implements DeviceSyncPort {
     const cur = this.running.get(device);
     if (cur) return cur;
     // Deferred by a tick, so the loop is registered before it can finish (and unregister itself).
-    const loop = Promise.resolve()
-      .then(() => this.applyLoop(device))
-      .finally(() => this.running.delete(device));
+    const loop = Promise.resolve().then(() => this.applyLoop(device));
     this.running.set(device, loop);
     return loop;
   }
 
   private async applyLoop(device: string): Promise<void> {
-    while ((this.applied.get(device) ?? 0) < (this.wanted.get(device) ?? 0) && !this.hanging.has(device) && !this.failing.has(device)) {
-      const desired = await this.state.desired(device);
-      this.applies++;
-      const recorded = await this.state.recordApplied(device, desired.revision, desired.config, { committed: true });
-      // Not recorded: another process applied an equal or newer revision; take the store's word for it.
-      const now = recorded ? desired.revision : await this.state.appliedRevision(device);
-      this.noteApplied(device, now);
-      if (now < desired.revision) break;
+    try {
+      while ((this.applied.get(device) ?? 0) < (this.wanted.get(device) ?? 0) && !this.hanging.has(device) && !this.failing.has(device)) {
+        const desired = await this.state.desired(device);
+        this.applies++;
+        const recorded = await this.state.recordApplied(device, desired.revision, desired.config, { committed: true });
+        // Not recorded: another process applied an equal or newer revision; take the store's word for it.
+        const now = recorded ? desired.revision : await this.state.appliedRevision(device);
+        this.noteApplied(device, now);
+        if (now < desired.revision) break;
+      }
+    } finally {
+      // In the same step as the last look at `wanted`: a request that still finds this loop running
+      // was seen by that look. (Unregistering a microtask later let requests join a loop that had
+      // already decided to stop, and their INVITEs ended in 504.)
+      this.running.delete(device);
     }
   }
 
