@@ -71,6 +71,11 @@ export function keys(prefix: string) {
     /** Network proxy: what one proxy did for a session (devices, allocations), to undo on BYE/CANCEL. */
     branch: (proxy: string, callId: string) => `${prefix}np:branch:${proxy}:${callId}`,
     branchCancelled: (callId: string) => `${prefix}np:cancel:${callId}`,
+    /** Lease (with a TTL) held while an INVITE runs in a live process: an unanswered branch without one is an orphan. */
+    branchLive: (proxy: string, callId: string) => `${prefix}np:live:${proxy}:${callId}`,
+    /** Zset call id → start ms of one proxy's branches that have no answer yet; swept for orphans. */
+    branchPending: (proxy: string) => `${prefix}np:pending:${proxy}`,
+    branchUndoLock: (proxy: string, callId: string) => `${prefix}np:undo:${proxy}:${callId}`,
     /** VNI membership per CID: hash MAC → JSON {vtep, nve, callId, pod, encapsulation}; set of CIDs with members. */
     vniMembers: (cid: string) => `${prefix}np:members:${cid}`,
     vniMemberIndex: `${prefix}np:members-index`,

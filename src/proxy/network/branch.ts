@@ -35,7 +35,47 @@ export async function loadBranch(d: BranchDeps, callId: string): Promise<BranchR
 }
 
 export async function saveBranch(d: BranchDeps, b: BranchRecord): Promise<void> {
-  await d.redis.set(d.k.branch(d.proxyId, b.callId), JSON.stringify(b));
+  const tx = d.redis.multi().set(d.k.branch(d.proxyId, b.callId), JSON.stringify(b));
+  if (b.answer) tx.zrem(d.k.branchPending(d.proxyId), b.callId);
+  else tx.zadd(d.k.branchPending(d.proxyId), Date.now(), b.callId);
+  await tx.exec();
+}
+
+// An INVITE holds a lease while it runs. A process killed mid-INVITE stops renewing it, and its
+// unanswered branch becomes an orphan that CANCEL or the sweep undoes — nobody else would.
+export const LIVE_TTL_MS = 15_000;
+
+export async function holdLive(d: BranchDeps, callId: string): Promise<() => Promise<void>> {
+  const key = d.k.branchLive(d.proxyId, callId);
+  await d.redis.set(key, String(process.pid), 'PX', LIVE_TTL_MS);
+  const timer = setInterval(() => void d.redis.pexpire(key, LIVE_TTL_MS).catch(() => undefined), LIVE_TTL_MS / 3);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await d.redis.del(key);
+  };
+}
+
+export async function isLive(d: BranchDeps, callId: string): Promise<boolean> {
+  return (await d.redis.exists(d.k.branchLive(d.proxyId, callId))) === 1;
+}
+
+/** Undoes the unanswered branches whose INVITE no longer runs anywhere (its process died). */
+export async function sweepOrphans(d: BranchDeps): Promise<string[]> {
+  const undone: string[] = [];
+  for (const callId of await d.redis.zrange(d.k.branchPending(d.proxyId), 0, -1)) {
+    if (await isLive(d, callId)) continue;
+    const b = await loadBranch(d, callId);
+    if (!b || b.answer) {
+      await d.redis.zrem(d.k.branchPending(d.proxyId), callId);
+      continue;
+    }
+    // One process undoes it, even when several sweep at once.
+    if ((await d.redis.set(d.k.branchUndoLock(d.proxyId, callId), String(process.pid), 'PX', 60_000, 'NX')) !== 'OK') continue;
+    await undoBranch(d, b);
+    undone.push(callId);
+  }
+  return undone;
 }
 
 /** Takes the session's fragments off its devices, lets go of its allocations and its MAC; returns the devices' new revisions. */
@@ -46,7 +86,7 @@ export async function undoBranch(d: BranchDeps, b: BranchRecord): Promise<{ targ
   await d.members.remove(b.cid, b.mac, b.callId);
   await d.alloc.releaseVlan({ cid: b.cid, pod: b.pod, user: owner });
   if (b.group) await d.alloc.releaseGroup({ cid: b.cid, device: b.group.device, user: owner, pool: b.group.pool });
-  await d.redis.del(d.k.branch(d.proxyId, b.callId));
+  await d.redis.multi().del(d.k.branch(d.proxyId, b.callId)).zrem(d.k.branchPending(d.proxyId), b.callId).exec();
   try {
     await d.sync.request(targets, { sessionId: b.callId });
     await d.sync.waitApplied(targets, { deadlineMs: d.syncDeadlineMs, sessionId: b.callId });

@@ -3,7 +3,7 @@
 import type { FinalAnswer } from '../protocol/messages.ts';
 import { StatusError } from '../protocol/status.ts';
 import type { RequestContext } from '../transport/ws-server.ts';
-import { loadBranch, undoBranch, type BranchDeps } from './branch.ts';
+import { isLive, loadBranch, undoBranch, type BranchDeps } from './branch.ts';
 
 export function byeHandler(d: BranchDeps) {
   return async (ctx: RequestContext): Promise<FinalAnswer> => {
@@ -18,8 +18,9 @@ export function cancelHandler(d: BranchDeps) {
   return async (ctx: RequestContext): Promise<FinalAnswer> => {
     await d.redis.set(d.k.branchCancelled(ctx.req.callId), '1', 'EX', 300);
     const b = await loadBranch(d, ctx.req.callId);
-    // An INVITE that already finished here is undone now; one still running sees the mark and undoes itself.
-    if (b?.answer) await undoBranch(d, b);
+    // An INVITE that already finished here is undone now; one still running sees the mark and undoes
+    // itself; one whose process died (no lease) is undone now, since nobody else will.
+    if (b && (b.answer || !(await isLive(d, ctx.req.callId)))) await undoBranch(d, b);
     return { status: 200, body: { cancelled: ctx.req.callId } };
   };
 }

@@ -11,7 +11,7 @@ import type { InventoryReader } from '../inventory-reader.ts';
 import type { FinalAnswer } from '../protocol/messages.ts';
 import { StatusError } from '../protocol/status.ts';
 import type { RequestContext } from '../transport/ws-server.ts';
-import { loadBranch, saveBranch, undoBranch, type BranchDeps, type BranchRecord } from './branch.ts';
+import { holdLive, loadBranch, saveBranch, undoBranch, type BranchDeps, type BranchRecord } from './branch.ts';
 import { ownerOf, sessionFragments } from './desired.ts';
 import { pickEncapsulation } from './encapsulation.ts';
 import { macTable } from './membership.ts';
@@ -67,7 +67,9 @@ export function inviteHandler(d: NetworkDeps) {
       devices: mine,
       group: mvpn ? { device: mvpn.id, pool: mvpn.mcastGroups! } : null,
     };
-    // Recorded before anything is taken, so an undo after a crash at any point finds what to give back.
+    // Recorded before anything is taken, so an undo after a crash at any point finds what to give back;
+    // the lease first, so that no sweep takes the fresh branch for an orphan.
+    const release = await holdLive(d, callId);
     await saveBranch(d, branch);
     const owner = ownerOf(callId);
     try {
@@ -129,6 +131,8 @@ export function inviteHandler(d: NetworkDeps) {
         throw new StatusError(e.code === 'timeout' ? 504 : 500, e.message, { ...e.toJSON(), proxy: d.proxyId });
       }
       throw e;
+    } finally {
+      await release();
     }
   };
 }

@@ -10,6 +10,7 @@ import type { InventoryReader } from '../inventory-reader.ts';
 import { proxyLog, type ProxyLog } from '../log.ts';
 import { Transactions } from '../transport/transactions.ts';
 import { ProtocolServer } from '../transport/ws-server.ts';
+import { sweepOrphans } from './branch.ts';
 import { byeHandler, cancelHandler } from './bye.ts';
 import type { DeviceSyncPort } from './device-sync-port.ts';
 import { inviteHandler, type NetworkDeps } from './invite.ts';
@@ -31,11 +32,14 @@ export interface NetworkProxyOptions {
   host?: string;
   server?: HttpServer;
   syncDeadlineMs?: number;
+  /** How often to look for INVITEs whose process died mid-way, and undo them (0: never). */
+  sweepIntervalMs?: number;
   log?: ProxyLog;
 }
 
 export class NetworkProxy {
   readonly server: ProtocolServer;
+  private sweeper: NodeJS.Timeout | null = null;
 
   constructor(readonly opts: NetworkProxyOptions) {
     const log = opts.log ?? proxyLog(`network-proxy:${opts.id}`);
@@ -67,6 +71,19 @@ export class NetworkProxy {
         OPTIONS: async () => ({ status: 200, body: { proxy: opts.id, methods: ['INVITE', 'BYE', 'CANCEL', 'INFO', 'REFER', 'OPTIONS'] } }),
       },
     });
+    const every = opts.sweepIntervalMs ?? 5000;
+    if (every > 0) {
+      let running = false;
+      this.sweeper = setInterval(() => {
+        if (running) return;
+        running = true;
+        sweepOrphans(deps)
+          .then((undone) => undone.forEach((callId) => log.warn({ callId }, 'undid an INVITE whose process died')))
+          .catch((e: unknown) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'orphan sweep failed'))
+          .finally(() => (running = false));
+      }, every);
+      this.sweeper.unref();
+    }
   }
 
   listening(): Promise<number> {
@@ -74,6 +91,7 @@ export class NetworkProxy {
   }
 
   close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
     return this.server.close();
   }
 }
