@@ -15,7 +15,10 @@ import { redisBytes, rssBytes, startStack, type StackOptions } from './suite/sta
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const AGENTS = env('BENCH_AGENTS', 500);
-const VMS = env('BENCH_VMS', 10_000);
+// 10,000 VMs (the issue's figure) do not fit the 10-minute budget on this 2-core machine: netsim's
+// devices copy their whole datastore on every discard, commit and unlock, so each commit slows as the
+// gateways fill up. BENCH_VMS=10000 runs it.
+const VMS = env('BENCH_VMS', 3_000);
 const BASELINE_VMS = env('BENCH_BASELINE_VMS', 200);
 const SCALE_VMS = env('BENCH_SCALE_VMS', 2_000);
 const MEMORY_AT = 100_000;

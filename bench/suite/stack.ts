@@ -76,6 +76,13 @@ function inventoryDoc(o: StackOptions, basePort: number) {
   return { settings: { vniPool: ['10000-19999'] }, tenants, devices, pods, vnis };
 }
 
+// Children die with the bench (Ctrl-C, a thrown error): none is left listening or holding CPU.
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+
 /** A port free right now (the proxies log at warn, so they do not say where they listen). */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -103,6 +110,8 @@ async function startProxy(args: string[], port: number, env: NodeJS.ProcessEnv):
   // BENCH_CPU_PROF=DIR: each proxy writes a V8 CPU profile there when it stops (node --cpu-prof).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
   const child = spawn(process.execPath, [...prof, NVO, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
   const deadline = Date.now() + 60_000;
