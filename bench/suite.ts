@@ -25,6 +25,7 @@ const MEMORY_AT = 100_000;
 const COMMIT_MS = 200;
 const here = import.meta.dirname;
 const t0 = performance.now();
+const loadAtStart = os.loadavg();
 const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(0)} s`;
 let basePort = 20_000 + Math.floor(Math.random() * 20_000);
 
@@ -52,7 +53,7 @@ function line(what: string, r: LoadResult): string {
   return `${what}: ${r.vms} VMs in ${r.seconds.toFixed(1)} s = ${r.vmsPerSecond.toFixed(1)} VMs/s, INVITE→200 p50 ${r.p50ms.toFixed(0)} ms p99 ${r.p99ms.toFixed(0)} ms${r.failed ? `, ${r.failed} failed (${r.firstFailure})` : ''}`;
 }
 
-console.log(`npm run bench: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.versions.node}, load average ${os.loadavg()[0]!.toFixed(1)}`);
+console.log(`npm run bench: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.versions.node}, load average ${loadAtStart[0]!.toFixed(1)}`);
 
 // 1. Provisioning through the whole stack, coalesced (as nvo runs) and one commit per change.
 const coalesced = await provision({ processes: 1, commitDelayMs: COMMIT_MS, workers: 1 }, VMS, true);
@@ -138,7 +139,7 @@ writeFileSync(
   `${JSON.stringify(
     {
       at: new Date().toISOString(),
-      machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.versions.node, loadAverageAtStart: os.loadavg() },
+      machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.versions.node, loadAverageAtStart: loadAtStart },
       seconds: (performance.now() - t0) / 1000,
       provisioning: { agents: AGENTS, devices: 20, commitDelayMs: COMMIT_MS, coalesced: coalesced.load, perChange: perChange.load },
       netconf: Object.fromEntries(Object.entries(nc).map(([k, xs]) => [k, { medianMs: pct(xs, 50), p99Ms: pct(xs, 99), n: xs.length }])),
