@@ -126,6 +126,9 @@ export class BullmqDeviceSync implements DeviceSyncPort {
       this.sub.on('ready', () => {
         for (const l of this.listeners) l('*');
       });
+      // A SUBSCRIBE sent during ioredis's ready check fails that check and the subscription can be
+      // lost: wait until the connection is ready first.
+      await this.sub.ping();
       await this.sub.subscribe(this.k.deviceApplied, this.k.deviceSyncFailed);
     })().catch((e: unknown) => {
       // Let the next wait try again rather than failing forever on a cached rejection.

@@ -82,6 +82,8 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     configs.push({ id: `np${i + 1}`, url: `ws://127.0.0.1:${port}`, secret: `np${i + 1}-shared-secret`, pods: ['*'] });
   }
   const subscriber = connectRedis(undefined, { name: 'nvo-test-sub' });
+  // Ready before the tenant proxy SUBSCRIBEs on it (a SUBSCRIBE during ioredis's ready check is lost).
+  await subscriber.ping();
   const tenant = new TenantProxy({
     id: 'tp1',
     redis: t.redis,
