@@ -68,6 +68,8 @@ export async function syncDevice(deps: SyncDeps, device: string, lease: DeviceLe
   if (opts.repair) {
     // Without a read-back, a repair can only re-send everything (merge is idempotent; extras stay).
     base = driver.read ? await driver.read(dev) : emptyConfig();
+    // A read that answered is proof the device is reached, even when nothing needs changing.
+    if (driver.read) await store.recordReached(device, 'check');
     for (const kind of driver.ignoredKinds?.(dev) ?? []) (base[kind] as unknown[]) = [...snap.applied.config[kind]];
     base = normalizeConfig(base);
     outcome.drift = Boolean(driver.read) && stableJson(base) !== stableJson(snap.applied.config);

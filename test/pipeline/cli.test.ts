@@ -91,6 +91,8 @@ describe('nvo worker and nvo device sync/diff/status', () => {
 
       const again = await nvo(['device', 'sync', 'tor1']);
       expect(again.stdout.trim()).toBe(`tor1: in-sync at revision ${revision}; no drift; 0 commit(s)`);
+      // A repair that found nothing to change still proves the device answers (nvo show nves: reached).
+      expect(await p.store.reachability('tor1')).toMatchObject({ via: 'check' });
 
       // The store counts commits per recorded revision: the repair at an unchanged revision is in /metrics only.
       const status = await nvo(['device', 'status', '--json']);
