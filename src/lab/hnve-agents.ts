@@ -25,6 +25,8 @@ export async function startHnveAgents(sup: Supervisor, state: LabState, t: Topol
         secretFile: join(sup.dir, 'run', `${name}.secret`),
         proxies: [url],
         dataPlane: { kind: 'linux', vtep: h.vtep, netns: plan.nodeNs[h.id] },
+        // The demo (and `nvo agent ctl`) drive the running agent through it: INVITE, INFO, BYE, state.
+        control: agentSocket(sup.dir, h.id),
         vms: plan.vmPorts.filter((v) => v.hypervisor === h.id).map((v) => ({ mac: v.mac, cid: v.cid, ip: v.address.split('/')[0], port: v.port, invite: false })),
       };
       const text = stringify(cfg);
@@ -34,13 +36,18 @@ export async function startHnveAgents(sup: Supervisor, state: LabState, t: Topol
       mkdirSync(join(sup.dir, 'run'), { recursive: true });
       writeFileSync(cfg.secretFile, `${secrets[h.id]!.secret}\n`, { mode: 0o600 });
       writeFileSync(file, text, { mode: 0o600 });
+      // The log is appended to: only what this process writes counts as its registration.
+      const from = readOr(sup.logFile(name)).length;
       const r = sup.spawnNvo(state, name, ['agent', '--config', file]);
-      await waitRegistered(r, name);
+      await waitRegistered(r, name, from);
       started.push(h.id);
     }),
   );
   return started.length ? `${started.join(', ')} registered at ${url}` : `${t.hypervisors.length} already running`;
 }
+
+/** The control socket of hypervisor `hv`'s agent in a lab whose state dir is `dir`. */
+export const agentSocket = (dir: string, hv: string) => join(dir, 'run', `agent-${hv}.sock`);
 
 function readOr(file: string): string {
   try {
@@ -50,10 +57,10 @@ function readOr(file: string): string {
   }
 }
 
-async function waitRegistered(r: ProcRecord, name: string, ms = 60_000): Promise<void> {
+async function waitRegistered(r: ProcRecord, name: string, from: number, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
   for (;;) {
-    if (/registered at /.test(readOr(r.log!))) return;
+    if (/registered at /.test(readOr(r.log!).slice(from))) return;
     if (!isAlive(r)) throw new NvoError('unavailable', `${name} exited at start: ${logTail(r.log)}`);
     if (Date.now() > end) throw new NvoError('timeout', `${name} did not register within ${ms / 1000} s: ${logTail(r.log)}`);
     await new Promise((res) => setTimeout(res, 50));

@@ -27,6 +27,8 @@ export const agentConfigSchema = z
         z.strictObject({ kind: z.literal('linux'), vtep: ip.optional(), netns: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), underlay: ifName.optional(), dstPort: z.number().int().min(1).max(65535).optional() }),
       ])
       .default({ kind: 'recorder' }),
+    /** A UNIX socket for local control (`nvo agent ctl`): INVITE, INFO, BYE, REFER and state on a running agent. */
+    control: z.string().min(1).max(107, 'at most 107 characters (the limit of a UNIX socket path)').optional(),
     vms: z.array(z.strictObject({ mac, cid: id, ip: ip.optional(), port: ifName.optional(), invite: z.boolean().default(true) })).default([]),
   })
   .refine((c) => (c.secret === undefined) !== (c.secretFile === undefined), { message: 'give exactly one of secret and secretFile', path: ['secret'] });

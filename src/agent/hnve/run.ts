@@ -1,8 +1,10 @@
 // `nvo agent`: build the data plane the config names, start the agent, INVITE the configured VMs the
-// proxy does not already have a session for, and run until SIGINT/SIGTERM.
+// proxy does not already have a session for, open the control socket if the file names one, and run
+// until SIGINT/SIGTERM.
 import type { HnveDataPlane } from '../../dataplane/hnve.ts';
 import { RecorderDataPlane } from '../../dataplane/recorder.ts';
 import type { AgentConfig } from './config.ts';
+import { serveControl } from './control.ts';
 import { HnveAgent } from './hnve-agent.ts';
 
 /** The configured data plane; a Linux one without a VTEP in the file takes the one REGISTER names. */
@@ -25,6 +27,9 @@ export async function runHnveAgent(c: AgentConfig & { secretValue: string }, o: 
   agent.on('mac-table', (m: { cid: string; revision: number }) => say(`${m.cid} MAC table at revision ${m.revision}`));
   agent.on('refused', (r: { event: string; status: number; reason: string }) => say(`refused ${r.event}: ${r.status} ${r.reason}`));
   agent.on('refer', (r: { sipfrag: string }) => say(`move: ${r.sipfrag}`));
+  // Open before REGISTER: a command that comes too early is answered 408 (not connected), not refused at the socket.
+  const control = c.control ? await serveControl(agent, c.control, c.vms, ports) : null;
+  if (control) say(`control socket ${c.control}`);
   // A hypervisor may come up before its proxies: keep trying (the agent itself tries every URL).
   for (;;) {
     try {
@@ -40,6 +45,10 @@ export async function runHnveAgent(c: AgentConfig & { secretValue: string }, o: 
     const r = await agent.invite(vm);
     say(`INVITE ${vm.mac} in ${vm.cid}: ${r.status} ${r.reason}`);
   }
-  for (const sig of o.signals ?? ['SIGINT', 'SIGTERM']) process.once(sig, () => void agent.stop().then(() => process.exit(0)));
+  for (const sig of o.signals ?? ['SIGINT', 'SIGTERM'])
+    process.once(sig, () => {
+      control?.close();
+      void agent.stop().then(() => process.exit(0));
+    });
   return agent;
 }

@@ -77,11 +77,25 @@ export function registerLab(program: Command, ctx: CliContext): void {
       if (rows.some((r) => !r.up)) process.exitCode = 1;
     });
 
-  lab
-    .command('demo')
-    .description('run use cases 1-6 on the lab and narrate them (not written yet)')
-    .action(() => {
-      throw new NvoError('unavailable', 'nvo lab demo is not available yet; nvo lab up builds everything it will run on (docs/lab.md)');
+  common(lab.command('demo').description('run use cases 1-6 on the lab (lab up first when it is not up), narrate each step and prove it; exit 1 on the first failed proof'))
+    .option('--json', 'the machine-readable report (every step, its proofs and figures) instead of the narration')
+    .action(async (o: LabOpts) => {
+      const { topology, sup } = await load({ ...o, name: o.name ?? readName(stateDirOf(o)) });
+      const { labStatus } = await import('../../lab/lab-status.ts');
+      const status = sup.read() ? await labStatus(sup, topology) : [];
+      if (status.length === 0 || status.some((r) => !r.up)) {
+        progress(status.length ? `not all up (${status.filter((r) => !r.up).map((r) => r.element).join(', ')}): nvo lab up first` : 'no lab yet: nvo lab up first');
+        const { labUp } = await import('../../lab/lab-up.ts');
+        await labUp({ topology, sup, store: () => ctx.store(), progress, commands: new Set(program.commands.map((c) => c.name())) });
+      }
+      const { runDemo } = await import('../../lab/demo/run-demo.ts');
+      const report = await runDemo({ topologyFile: o.topology, stateDir: sup.dir, name: topology.name, store: await ctx.store(), out: o.json ? undefined : (l) => ctx.print(l) });
+      if (o.json) ctx.json(report);
+      else if (report.ok) ctx.print(`\ndemo: use cases 1-6 proved in ${report.seconds.toFixed(1)} s`);
+      if (!report.ok) {
+        process.stderr.write(`nvo lab demo: step ${report.failed!.step} failed: ${report.failed!.what}${report.failed!.detail ? ` (${report.failed!.detail})` : ''}\n`);
+        process.exitCode = 1;
+      }
     });
 
   lab
