@@ -139,11 +139,15 @@ export class DeviceStateStore {
   }
 
   async status(device: string): Promise<DeviceStatus> {
-    const h = await this.redis.hgetall(this.k.deviceState(device));
+    const res = await this.redis.multi().hgetall(this.k.deviceState(device)).exists(this.k.syncLock(device)).exec();
+    const h = (res?.[0]?.[1] ?? {}) as Record<string, string>;
+    // Syncing only while a worker holds the device's lease: the flag alone would outlive a worker
+    // killed mid-sync and make the device look busy (and skipped by the sweep) until its next sync.
+    const leased = Number(res?.[1]?.[1] ?? 0) === 1;
     const desiredRevision = Number(h.desiredRev ?? 0);
     const appliedRevision = Number(h.appliedRev ?? 0);
     const lastError = h.lastError ? (JSON.parse(h.lastError) as DeviceStatus['lastError']) : null;
-    const syncState: SyncState = h.syncing ? 'syncing' : appliedRevision >= desiredRevision ? 'in-sync' : lastError ? 'failed' : 'pending';
+    const syncState: SyncState = h.syncing && leased ? 'syncing' : appliedRevision >= desiredRevision ? 'in-sync' : lastError ? 'failed' : 'pending';
     return { device, desiredRevision, appliedRevision, syncState, lastError, lastCommitAt: h.lastCommitAt ?? null, commits: Number(h.commits ?? 0) };
   }
 

@@ -87,6 +87,12 @@ describe('worker processes', () => {
     await proxy.port.waitApplied(targets, { deadlineMs: 60_000, sessionId: 'check' });
     const want = [10, ...Array.from({ length: 19 }, (_, i) => 12 + i)];
     expect(await sim.read(simulatedDevice('tor1'))).toEqual(normalizeConfig(vlans(...want)));
-    expect(await proxy.store.status('tor1')).toMatchObject({ desiredRevision: 20, appliedRevision: 20, syncState: 'in-sync' });
+    // The dead worker's job comes back after stalled-job recovery and may run a no-op sync: wait it out.
+    let status = await proxy.store.status('tor1');
+    for (let i = 0; i < 200 && status.syncState === 'syncing'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = await proxy.store.status('tor1');
+    }
+    expect(status).toMatchObject({ desiredRevision: 20, appliedRevision: 20, syncState: 'in-sync' });
   });
 });

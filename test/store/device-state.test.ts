@@ -51,4 +51,14 @@ describe('device state', () => {
     expect((await store.applied('wan1')).config.vlans).toEqual([{ id: 7, name: 'x' }]);
     expect(await store.devices()).toEqual(['tor1', 'wan1']);
   });
+
+  it('reports syncing only while a worker holds the device lease', async () => {
+    await store.setSyncing('wan1', true);
+    // A worker killed mid-sync leaves the flag; without its lease the device is not busy.
+    expect((await store.status('wan1')).syncState).toBe('in-sync');
+    await t.redis.set(t.k.syncLock('wan1'), '1', 'PX', 5000);
+    expect((await store.status('wan1')).syncState).toBe('syncing');
+    await t.redis.del(t.k.syncLock('wan1'));
+    await store.setSyncing('wan1', false);
+  });
 });
