@@ -3,24 +3,13 @@
 // contents in one change, and the references a forwarding table needs (a MAC or flood entry needs its
 // VNI, a VNI its VLAN, an IRB its VLAN and VRF). The recorder runs them so tests without root refuse
 // what the Linux data plane (which adds its own kernel rules, linux/validate.ts) would refuse.
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { NvoError, type FieldIssue } from '../errors.ts';
 import { applyChange, emptyConfig, entryKey, ENTRY_KINDS, stableJson, type DeviceChange, type DeviceConfig, type EntryKind } from '../model/device-config.ts';
-import { normalizeMac, unicastMacReason, VLAN_MAX, VLAN_MIN, VNI_MAX, VNI_MIN } from '../model/net.ts';
+import { VLAN_MAX, VLAN_MIN, VNI_MAX, VNI_MIN } from '../model/net.ts';
+import { intRange as int, ip as ipAddr, unicastMac as macAddr } from '../model/fields.ts';
 import { issuesOf } from '../model/validate.ts';
 
-const int = (min: number, max: number) => z.number().int('must be a whole number').min(min, `must be ${min}..${max}`).max(max, `must be ${min}..${max}`);
-const ipAddr = z.string().refine((s) => isIP(s) !== 0, 'must be an IPv4 or IPv6 address');
-const macAddr = z.string().transform((s, ctx) => {
-  const m = normalizeMac(s);
-  const why = m ? unicastMacReason(m) : `'${s}' is not a MAC address (aa:bb:cc:dd:ee:ff)`;
-  if (why || !m) {
-    ctx.addIssue({ code: 'custom', message: why ?? 'not a MAC address' });
-    return z.NEVER;
-  }
-  return m;
-});
 const entries = {
   vlans: z.strictObject({ id: int(VLAN_MIN, VLAN_MAX), name: z.string().max(64) }),
   vrfs: z.strictObject({ name: z.string().min(1).max(64), rd: z.string().max(64), importTargets: z.array(z.string()), exportTargets: z.array(z.string()) }),

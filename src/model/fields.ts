@@ -1,7 +1,7 @@
 // Field types shared by every schema. Each rejects with a reason a network engineer can act on.
 import { z } from 'zod';
 import { isIP } from 'node:net';
-import { VLAN_MAX, VLAN_MIN, formatRange, mergeRanges, normalizeMac, parseCidr, parseRange, type Range } from './net.ts';
+import { VLAN_MAX, VLAN_MIN, formatRange, mergeRanges, normalizeMac, parseCidr, parseRange, unicastMacReason, type Range } from './net.ts';
 
 export const ENCAPSULATIONS = ['vxlan', 'nvgre', 'mpls-over-gre', 'geneve'] as const;
 export type Encapsulation = (typeof ENCAPSULATIONS)[number];
@@ -32,6 +32,20 @@ export const mac = z.string().transform((s, ctx) => {
   }
   return m;
 });
+
+/** A VM's (or any station's) MAC: canonicalized, and refused when all-zero or multicast/broadcast. */
+export const unicastMac = z.string().transform((s, ctx) => {
+  const m = normalizeMac(s);
+  const why = m ? unicastMacReason(m) : `'${s}' is not a MAC address (aa:bb:cc:dd:ee:ff)`;
+  if (why || !m) {
+    ctx.addIssue({ code: 'custom', message: why ?? 'not a MAC address' });
+    return z.NEVER;
+  }
+  return m;
+});
+
+/** A whole number within min..max, with the range in the reason. */
+export const intRange = (min: number, max: number) => z.number().int('must be a whole number').min(min, `must be ${min}..${max}`).max(max, `must be ${min}..${max}`);
 
 export const host = z
   .string()

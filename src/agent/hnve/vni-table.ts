@@ -2,22 +2,12 @@
 // Numbered entries are applied strictly in order: an entry at or below the revision is stale (already
 // applied: dropped), one above revision+1 waits in a buffer until the gap is filled — by a late
 // NOTIFY, or by the full state the agent asks for when the gap stays open (hnve-agent.ts).
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { NvoError } from '../../errors.ts';
-import { normalizeMac, unicastMacReason } from '../../model/net.ts';
+import { ip, unicastMac as macAddr } from '../../model/fields.ts';
 import { issuesOf } from '../../model/validate.ts';
 
-const macAddr = z.string().transform((s, ctx) => {
-  const m = normalizeMac(s);
-  const why = m ? unicastMacReason(m) : `'${s}' is not a MAC address (aa:bb:cc:dd:ee:ff)`;
-  if (why || !m) {
-    ctx.addIssue({ code: 'custom', message: why ?? 'not a MAC address' });
-    return z.NEVER;
-  }
-  return m;
-});
-const vtep = z.string().refine((s) => isIP(s) !== 0, 'must be an IPv4 or IPv6 address');
+const vtep = ip;
 const rev = z.number().int('must be a whole number').min(0);
 const row = z.strictObject({ mac: macAddr, vtep });
 export const entrySchema = z.strictObject({ revision: rev.min(1), added: z.array(row), removed: z.array(row), floodsAdded: z.array(vtep), floodsRemoved: z.array(vtep) });

@@ -5,22 +5,12 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { NvoError, type FieldIssue } from '../../errors.ts';
 import { applyChange, entryKey, ENTRY_KINDS, normalizeConfig, stableJson, type DeviceChange, type DeviceConfig, type EntryKind } from '../../model/device-config.ts';
-import { normalizeMac, parseCidr, unicastMacReason, VLAN_MAX, VLAN_MIN, VNI_MAX, VNI_MIN } from '../../model/net.ts';
+import { parseCidr, VLAN_MAX, VLAN_MIN, VNI_MAX, VNI_MIN } from '../../model/net.ts';
+import { intRange as int, ip as ipAddr, unicastMac as macAddr } from '../../model/fields.ts';
 import { ALIAS_MAX_BYTES, markBytes, vrfDeviceName } from './names.ts';
 
-const int = (min: number, max: number) => z.number().int('must be a whole number').min(min, `must be ${min}..${max}`).max(max, `must be ${min}..${max}`);
 const str = (max: number) => z.string().min(1, 'must not be empty').max(max, `at most ${max} characters`);
 const vrfName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
-const ipAddr = z.string().refine((s) => isIP(s) !== 0, 'must be an IPv4 or IPv6 address');
-const macAddr = z.string().transform((s, ctx) => {
-  const m = normalizeMac(s);
-  const why = m ? unicastMacReason(m) : `'${s}' is not a MAC address (aa:bb:cc:dd:ee:ff)`;
-  if (why || !m) {
-    ctx.addIssue({ code: 'custom', message: why ?? 'not a MAC address' });
-    return z.NEVER;
-  }
-  return m;
-});
 const ifAddr = z.string().superRefine((s, ctx) => {
   const r = parseCidr(s, { hostBitsAllowed: true });
   if (typeof r === 'string') ctx.addIssue({ code: 'custom', message: r });
