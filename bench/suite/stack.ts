@@ -153,16 +153,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   try {
     if (o.commitDelayMs !== null) {
       // `netsim run` in the foreground, a child like the proxies (so BENCH_CPU_PROF profiles it too).
-      // Its ed25519 host key generation fails now and then ("Malformed OpenSSH public key"): retry.
       const last = o.basePort + devices - 1;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          children.push(await startProxy(['netsim', 'run', '--devices', String(devices), '--base-port', String(o.basePort), '--commit-delay', String(o.commitDelayMs), '--state-dir', dir], last, env));
-          break;
-        } catch (e) {
-          if (attempt >= 3) throw e;
-        }
-      }
+      children.push(await startProxy(['netsim', 'run', '--devices', String(devices), '--base-port', String(o.basePort), '--commit-delay', String(o.commitDelayMs), '--state-dir', dir], last, env));
     }
     await inventory.apply(inventoryDoc(o, o.basePort));
     const nves = new NveStore(inventory.redis, inventory.k, inventory);

@@ -26,14 +26,28 @@ const { Server, utils } = ssh2;
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+// ssh2's generateKeyPairSync strips every leading zero byte of the DER bit string holding an
+// ed25519 public key, not just the unused-bits octet, so one key in 256 (its first byte 0) comes
+// out 31 bytes long and neither half parses ("Malformed OpenSSH public key"). Such a key is simply
+// drawn again; eight failures in a row (odds 2^-64) would mean something else is wrong.
+export function ed25519HostKey(): { private: string; parsed: ssh2.ParsedKey } {
+  let last: Error | undefined;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const key = utils.generateKeyPairSync('ed25519');
+    const parsed = utils.parseKey(key.public);
+    const priv = utils.parseKey(key.private);
+    if (!(parsed instanceof Error) && !(priv instanceof Error)) return { private: key.private, parsed };
+    last = parsed instanceof Error ? parsed : (priv as Error);
+  }
+  throw last!;
+}
+
 export async function listenDevice(device: Device, o: ListenOptions): Promise<DeviceListener> {
-  const key = utils.generateKeyPairSync('ed25519');
-  const parsed = utils.parseKey(key.public);
-  if (parsed instanceof Error) throw parsed;
+  const { private: hostPrivate, parsed } = ed25519HostKey();
   const hostKey = `SHA256:${createHash('sha256').update(parsed.getPublicSSH()).digest('base64').replace(/=+$/, '')}`;
   const want = { user: digest(o.username), pass: digest(o.password) };
   const conns = new Set<Connection>();
-  const server = new Server({ hostKeys: [key.private], ident: 'nvo-netsim' }, (conn) => {
+  const server = new Server({ hostKeys: [hostPrivate], ident: 'nvo-netsim' }, (conn) => {
     conns.add(conn);
     conn.on('close', () => conns.delete(conn));
     (conn as unknown as { setNoDelay(on: boolean): void }).setNoDelay(true); // no Nagle: replies are small and back to back
