@@ -42,9 +42,14 @@ interface PendingConfirm {
 
 export const DEFAULT_REFUSAL: RpcErrorSpec = { type: 'application', tag: 'operation-failed', message: 'commit refused (netsim failure injection)' };
 
+// Copy on write: a datastore tree is never changed once running, the candidate or a confirmed
+// commit's rollback point holds it. The candidate is running itself until an edit makes it a copy
+// of its own; commit hands that copy to running, discard and unlock drop it. So a sync costs one
+// copy of the configuration (the edit's), not one per discard, commit and unlock.
 export class Device {
   running = newDatastore();
-  candidate = newDatastore();
+  /** The candidate's own tree once edited since the last commit or discard; null: it is running. */
+  private edited: Element | null = null;
   /** The session whose uncommitted changes are in the candidate (0 once that session is gone). */
   candidateDirtyBy: number | null = null;
   readonly locks: Record<Datastore, number | null> = { running: null, candidate: null };
@@ -52,6 +57,8 @@ export class Device {
   confirmed: PendingConfirm | null = null;
   readonly faults = { refuseCommit: [] as RpcErrorSpec[], dropSession: 0 };
   readonly stats = { sessions: 0, rpcs: 0, commits: 0, rollbacks: 0, refused: 0, dropped: 0 };
+  /** Trees that passed the YANG checks: unchanged since (copy on write), they need no second look at commit. */
+  private readonly checked = new WeakSet<Element>();
   private nextSessionId = 1;
   private commitQueue: Promise<unknown> = Promise.resolve();
 
@@ -59,6 +66,11 @@ export class Device {
     readonly port: number,
     readonly settings: DeviceSettings,
   ) {}
+
+  /** Read only: it may be the running tree. */
+  get candidate(): Element {
+    return this.edited ?? this.running;
+  }
 
   openSession(make: (id: number) => SessionHandle): SessionHandle {
     const h = make(this.nextSessionId++);
@@ -109,9 +121,10 @@ export class Device {
     if (o.testOption !== 'set' && this.settings.checks) {
       const invalid = validateStore(work);
       if (invalid.length) throw new DeviceError(...invalid);
+      this.checked.add(work);
     }
     if (o.testOption !== 'test-only') {
-      this.candidate = work;
+      this.edited = work;
       this.candidateDirtyBy = sid;
     }
     if (errors.length) throw new DeviceError(...errors);
@@ -123,14 +136,17 @@ export class Device {
   }
 
   private discard(): void {
-    this.candidate = cloneStore(this.running);
+    this.edited = null;
     this.candidateDirtyBy = null;
   }
 
   validate(source: Datastore | Element): void {
     if (!this.settings.checks) return;
-    const errors = validateStore(source === 'running' ? this.running : source === 'candidate' ? this.candidate : source);
+    const store = source === 'running' ? this.running : source === 'candidate' ? this.candidate : source;
+    if (this.checked.has(store)) return;
+    const errors = validateStore(store);
     if (errors.length) throw new DeviceError(...errors);
+    this.checked.add(store);
   }
 
   /** RFC 6241 §8.3.4.1 commit and §8.4.5.1 its confirmed forms; one commit at a time per device. */
@@ -151,7 +167,7 @@ export class Device {
       if (r.confirmed) {
         const timeoutS = r.confirmTimeoutS ?? 600; // RFC 6241 §8.4.5.1 default
         this.confirmed = {
-          rollbackTo: pending ? pending.rollbackTo : cloneStore(this.running),
+          rollbackTo: pending ? pending.rollbackTo : this.running,
           sessionId: r.persist !== undefined ? null : sid,
           persist: r.persist,
           deadline: Date.now() + timeoutS * 1000,
@@ -159,7 +175,8 @@ export class Device {
         };
         this.confirmed.timer.unref();
       } else this.confirmed = null;
-      this.running = cloneStore(this.candidate);
+      this.running = this.candidate;
+      this.edited = null;
       this.candidateDirtyBy = null;
       this.stats.commits++;
     });
@@ -194,7 +211,7 @@ export class Device {
     clearTimeout(p.timer);
     this.confirmed = null;
     this.running = p.rollbackTo;
-    this.candidate = cloneStore(this.running);
+    this.edited = null;
     this.candidateDirtyBy = null;
     this.stats.rollbacks++;
   }
