@@ -14,7 +14,13 @@ export function newDatastore(): Element {
 }
 
 export const isLeaf = (el: Element) => children(el).length === 0;
-export const value = (el: Element) => (el.textContent ?? '').trim();
+// A leaf holds one text node; textContent would walk the subtree for it (a hot path: every key compare).
+export function value(el: Element): string {
+  const f = el.firstChild;
+  if (!f) return '';
+  if (f.nodeType === 3 && !f.nextSibling) return (f.nodeValue ?? '').trim();
+  return (el.textContent ?? '').trim();
+}
 
 /** The schema node of `el`, given its parent's (undefined at the top of a datastore). */
 export function schemaOf(el: Element, parent: SchemaNode | undefined, top: boolean): SchemaNode | undefined {
@@ -31,20 +37,30 @@ export function keysOf(el: Element, sn: SchemaNode | undefined): string[] | 'lea
   return first && isLeaf(first) ? [first.localName ?? ''] : null;
 }
 
+function keyValue(el: Element, k: string): string | undefined {
+  for (let n: Node | null = el.firstChild; n; n = n.nextSibling) {
+    if (n.nodeType === 1 && (n as Element).localName === k && (n as Element).namespaceURI === el.namespaceURI) return value(n as Element);
+  }
+  return undefined;
+}
+
 export function keyValues(el: Element, keys: string[]): (string | undefined)[] {
-  return keys.map((k) => {
-    const c = children(el).find((x) => x.localName === k && x.namespaceURI === el.namespaceURI);
-    return c ? value(c) : undefined;
-  });
+  return keys.map((k) => keyValue(el, k));
 }
 
 /** The sibling in `parent` that is the same data node as `el`. */
+// One pass over the siblings, stopping at the first key that differs: a gateway's list has thousands.
 export function findMatch(parent: Element, el: Element, keys: string[] | 'leaf-list' | null): Element | undefined {
-  const same = children(parent).filter((c) => c.localName === el.localName && c.namespaceURI === el.namespaceURI);
-  if (keys === 'leaf-list') return same.find((c) => value(c) === value(el));
-  if (!keys) return same[0];
-  const want = keyValues(el, keys);
-  return same.find((c) => keyValues(c, keys).every((v, i) => v === want[i]));
+  const want = keys === 'leaf-list' ? [value(el)] : keys ? keyValues(el, keys) : [];
+  for (let n: Node | null = parent.firstChild; n; n = n.nextSibling) {
+    if (n.nodeType !== 1) continue;
+    const c = n as Element;
+    if (c.localName !== el.localName || c.namespaceURI !== el.namespaceURI) continue;
+    if (keys === 'leaf-list') {
+      if (value(c) === want[0]) return c;
+    } else if (!keys || keys.every((k, i) => keyValue(c, k) === want[i])) return c;
+  }
+  return undefined;
 }
 
 /** Prefixes for error paths: a module's own, nc for NETCONF, n1.. for schemaless namespaces. */
