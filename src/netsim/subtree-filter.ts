@@ -3,7 +3,7 @@
 // recurse. A filter with only content-match nodes selects the whole sibling set (§6.4.5).
 import type { Element } from '@xmldom/xmldom';
 import { children } from '../drivers/netconf/xml.ts';
-import { isLeaf, value } from './tree.ts';
+import { deepCopy, isLeaf, value } from './tree.ts';
 
 // A filter element without a namespace matches any namespace.
 const sameName = (d: Element, f: Element) => d.localName === f.localName && (!f.namespaceURI || f.namespaceURI === d.namespaceURI);
@@ -18,17 +18,17 @@ function select(data: Element, filter: Element[]): Element[] | null {
   const dataChildren = children(data);
   for (const cm of contentMatch) if (!dataChildren.some((d) => sameName(d, cm) && value(d) === value(cm))) return null;
   const others = filter.filter((f) => !contentMatch.includes(f));
-  if (others.length === 0) return contentMatch.length ? dataChildren.map((d) => d.cloneNode(true) as Element) : [];
+  if (others.length === 0) return contentMatch.length ? dataChildren.map((d) => deepCopy(d)) : [];
   const out: Element[] = [];
   for (const d of dataChildren) {
     if (contentMatch.some((cm) => sameName(d, cm))) {
-      out.push(d.cloneNode(true) as Element);
+      out.push(deepCopy(d));
       continue;
     }
     const matching = others.filter((f) => sameName(d, f));
     if (!matching.length) continue;
     if (matching.some((f) => isLeaf(f))) {
-      out.push(d.cloneNode(true) as Element);
+      out.push(deepCopy(d));
       continue;
     }
     // several containment nodes for one data node (e.g. two list entries asked for): union
