@@ -40,7 +40,8 @@ describe('XMPP controller login at worker start', () => {
       await agent.start();
       await waitFor('the agent to be resynced', async () => agent.revision === revision, 30_000);
       expect(await dataPlane.read()).toEqual(want);
-      expect((await pipeline.store.status('tor2')).appliedRevision).toBe(revision);
+      // The driver records the revision once the agent's acknowledgement is back.
+      await waitFor('the applied revision to be recorded', async () => (await pipeline.store.status('tor2')).appliedRevision === revision, 10_000);
     } finally {
       await agent.stop();
       await close();
