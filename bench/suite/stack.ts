@@ -34,7 +34,8 @@ export interface Stack {
   prefix: string;
   agents: MessagingClient[];
   /** The child processes: netsim, network proxies, tenant proxies. */
-  pids: { role: string; pid: number }[];
+  /** inspector: the proxies' V8 inspector (heap.ts reads their memory after a full GC through it). */
+  pids: { role: string; pid: number; inspector?: string }[];
   inventory: InventoryStore;
   close(): Promise<void>;
 }
@@ -109,11 +110,16 @@ function accepting(port: number): Promise<boolean> {
 async function startProxy(args: string[], port: number, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   // BENCH_CPU_PROF=DIR: each proxy writes a V8 CPU profile there when it stops (node --cpu-prof).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
-  const child = spawn(process.execPath, [...prof, NVO, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const inspect = args[0] === 'netsim' ? [] : ['--inspect=127.0.0.1:0'];
+  const child = spawn(process.execPath, [...prof, ...inspect, NVO, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   live.add(child);
   child.once('exit', () => live.delete(child));
   let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+  child.stderr!.on('data', (d: Buffer) => {
+    err = (err + d.toString()).slice(-2000);
+    const url = /Debugger listening on (ws:\/\/\S+)/.exec(err)?.[1];
+    if (url && !inspectors.has(child)) inspectors.set(child, url);
+  });
   const deadline = Date.now() + 60_000;
   while (!(await accepting(port))) {
     if (child.exitCode !== null) throw new Error(`nvo ${args.join(' ')} exited ${child.exitCode}: ${err}`);
@@ -125,6 +131,8 @@ async function startProxy(args: string[], port: number, env: NodeJS.ProcessEnv):
   }
   return child;
 }
+
+const inspectors = new WeakMap<ChildProcess, string>();
 
 async function stopChild(c: ChildProcess): Promise<void> {
   if (c.exitCode !== null) return;
@@ -201,7 +209,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       }));
     }
     const roles = [...(o.commitDelayMs !== null ? ['netsim'] : []), ...Array.from({ length: o.processes }, () => 'network-proxy'), ...Array.from({ length: o.processes }, () => 'tenant-proxy')];
-    return { prefix, agents, pids: children.map((c, i) => ({ role: roles[i]!, pid: c.pid! })), inventory, close };
+    return { prefix, agents, pids: children.map((c, i) => ({ role: roles[i]!, pid: c.pid!, inspector: inspectors.get(c) })), inventory, close };
   } catch (e) {
     await close();
     throw e;
