@@ -10,4 +10,15 @@ ensure_node_modules
 ensure_redis
 say "typecheck"; npx tsc --noEmit -p .
 say "lint"; npx eslint --max-warnings=0 .
-say "tests"; npx vitest run "$@"
+say "tests"
+results=$(mktemp --suffix=.json)
+trap 'rm -f "$results"' EXIT
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || status=$?
+# One plain closing line, whatever reads the log: "N passed, N failed, N skipped".
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' "$results" 2>/dev/null || true
+exit "$status"
