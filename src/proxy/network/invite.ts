@@ -49,9 +49,11 @@ export function inviteHandler(d: NetworkDeps) {
     if (!mapping) throw new StatusError(404, `CID '${body.cid}' has no VNI/VRF mapping at the network proxy`);
     const [wan, tgw, settings] = await Promise.all([device(d.inventory, pod.wanGateway, 'WAN gateway'), device(d.inventory, pod.torGateway, 'ToR gateway'), d.inventory.getSettings()]);
 
-    const holder = await d.members.holder(body.cid, body.vm.mac);
+    // One read of the VNI's members serves both the MAC's holder and the encapsulation in use.
+    const current = await d.members.members(body.cid);
+    const holder = current.find((m) => m.mac === body.vm.mac);
     if (holder && holder.callId !== callId) throw new StatusError(409, `MAC ${body.vm.mac} is already in CID ${body.cid} behind ${holder.vtep} (session ${holder.callId})`, { holder });
-    const inUse = (await d.members.members(body.cid)).find((m) => m.callId !== callId)?.encapsulation;
+    const inUse = current.find((m) => m.callId !== callId)?.encapsulation;
     const encapsulation = pickEncapsulation({ tenant: body.tenant.encapsulations, hnve: body.nve.encapsulations, wan, tgw, inUse });
 
     const net = parseCidr(body.tenant.subnet);
@@ -69,8 +71,9 @@ export function inviteHandler(d: NetworkDeps) {
     };
     // Recorded before anything is taken, so an undo after a crash at any point finds what to give back;
     // the lease first, so that no sweep takes the fresh branch for an orphan.
-    const release = await holdLive(d, callId);
-    await saveBranch(d, branch);
+    // Both are sent at once; one connection runs its commands in the order sent, so the lease is
+    // still set before the branch is.
+    const [release] = await Promise.all([holdLive(d, callId), saveBranch(d, branch)]);
     const owner = ownerOf(callId);
     try {
       const { vlan } = await d.alloc.acquireVlan({
@@ -101,12 +104,13 @@ export function inviteHandler(d: NetworkDeps) {
       });
       const taken = await d.members.add(body.cid, { mac: body.vm.mac, vtep: body.nve.vtep, nve: body.nve.id, callId, pod: pod.id, encapsulation });
       if (taken) throw new StatusError(409, `MAC ${body.vm.mac} was taken by session ${taken.callId} meanwhile`, { holder: taken });
-      const targets = [];
-      for (const dev of mine) targets.push({ device: dev, revision: await d.state.setContribution(dev, owner, fragments.get(dev)!) });
+      // The devices' revisions are independent: one round trip for all of them, not one per device.
+      const targets = await Promise.all(mine.map(async (dev) => ({ device: dev, revision: await d.state.setContribution(dev, owner, fragments.get(dev)!) })));
       ctx.progress(183, 'Session Progress: configuration queued', { devices: targets });
       await d.sync.request(targets, { sessionId: callId });
       await d.sync.waitApplied(targets, { deadlineMs: d.syncDeadlineMs, sessionId: callId });
-      if (await d.redis.exists(d.k.branchCancelled(callId))) throw new StatusError(487, `INVITE ${callId} was cancelled`);
+      const [cancelled, table] = await Promise.all([d.redis.exists(d.k.branchCancelled(callId)), d.members.members(body.cid)]);
+      if (cancelled) throw new StatusError(487, `INVITE ${callId} was cancelled`);
 
       const answer = {
         cid: body.cid,
@@ -120,7 +124,7 @@ export function inviteHandler(d: NetworkDeps) {
           wan: { id: wan.id, vtep: wan.vtep, encapsulation },
           tor: { id: tgw.id, vtep: tgw.vtep, encapsulation },
         },
-        macTable: macTable(await d.members.members(body.cid)),
+        macTable: macTable(table),
         devices: mine,
       };
       await saveBranch(d, { ...branch, answer });
