@@ -6,11 +6,12 @@
 //   tsx lab/netconf-server.ts [--count N] [--protocols 1.0|1.1] [--target running]   (Ctrl-C stops)
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { descendants, pidAlive as alive } from './process-tree.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const LAB_YANG = resolve(here, 'yang/nvo3-lab.yang');
@@ -241,32 +242,6 @@ function tail(file: string): string {
   }
 }
 
-// The process and everything below it (sshd's per-connection children, netconf-subsystem), found
-// through /proc before any of them dies and is re-parented.
-function descendants(pid: number): number[] {
-  const parent = new Map<number, number>();
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      parent.set(Number(e), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) for (const [c, p] of parent) if (p === out[i]) out.push(c);
-  return out;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function killTree(pid: number | undefined): Promise<void> {
   if (!pid) return;

@@ -10,6 +10,7 @@ import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { pidAlive as alive } from './process-tree.ts';
 
 const run = promisify(execFile);
 
@@ -168,14 +169,6 @@ export async function createProsody(opts: ProsodyOptions = {}): Promise<ProsodyS
   return server;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Stops a server started with `detach` from another process: by the PID in its pidfile, and only when

@@ -11,6 +11,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NvoError } from '../errors.ts';
+import { descendants } from '../../lab/process-tree.ts';
+
+export { descendants };
 
 /** Set in the environment of every process the lab spawns: the state dir it belongs to. */
 export const LAB_ENV = 'NVO_LAB_STATE_DIR';
@@ -216,22 +219,6 @@ function ancestors(pid: number): number[] {
   return out;
 }
 
-/** The process and everything below it, found through /proc before any of them dies and is re-parented. */
-export function descendants(pid: number): number[] {
-  const parent = new Map<number, number>();
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      parent.set(Number(e), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) for (const [c, p] of parent) if (p === out[i]) out.push(c);
-  return out;
-}
 
 /** SIGTERM (the process and its children), then SIGKILL after a grace period. */
 export async function stopProcess(rec: Pick<ProcRecord, 'pid' | 'start'>, graceMs = 4_000): Promise<void> {
