@@ -41,13 +41,13 @@ export async function startProxies(sup: Supervisor, state: LabState, commands: S
   if (!npRunning) {
     if (state.processes['network-proxy']) await sup.stop(state, 'network-proxy');
     writeFileSync(secretFile, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
-    const port = await pickPort(np.listen.port);
-    const cfg = { ...np, listen: { host: '127.0.0.1', port }, secret: undefined, secretFile };
-    delete cfg.secret;
     const file = join(dir, 'network-proxy.yaml');
-    writeFileSync(file, stringify(cfg), { mode: 0o600 });
-    const r = sup.spawnNvo(state, 'network-proxy', ['network-proxy', '--config', file], env);
-    await waitLog(r, /"event":"listening"/, 'network-proxy');
+    const { r, port } = await spawnListening(sup, state, 'network-proxy', np.listen.port, env, (port) => {
+      const cfg = { ...np, listen: { host: '127.0.0.1', port }, secret: undefined, secretFile };
+      delete cfg.secret;
+      writeFileSync(file, stringify(cfg), { mode: 0o600 });
+      return ['network-proxy', '--config', file];
+    });
     r.ports = [port];
     have.networkProxy = { id: np.id, url: `ws://127.0.0.1:${port}`, port };
     state.data.proxies = have;
@@ -58,12 +58,12 @@ export async function startProxies(sup: Supervisor, state: LabState, commands: S
   if (npRunning && running('tenant-proxy', have.tenantProxy?.port)) out.push(`tenant proxy ${tp.id} running`);
   else {
     if (state.processes['tenant-proxy']) await sup.stop(state, 'tenant-proxy');
-    const port = await pickPort(tp.listen.port);
-    const cfg = { ...tp, listen: { host: '127.0.0.1', port }, networkProxies: [{ id: np.id, url: have.networkProxy!.url, secretFile, pods: ['*'] }] };
     const file = join(dir, 'tenant-proxy.yaml');
-    writeFileSync(file, stringify(cfg), { mode: 0o600 });
-    const r = sup.spawnNvo(state, 'tenant-proxy', ['tenant-proxy', '--config', file], env);
-    await waitLog(r, /"event":"listening"/, 'tenant-proxy');
+    const { r, port } = await spawnListening(sup, state, 'tenant-proxy', tp.listen.port, env, (port) => {
+      const cfg = { ...tp, listen: { host: '127.0.0.1', port }, networkProxies: [{ id: np.id, url: have.networkProxy!.url, secretFile, pods: ['*'] }] };
+      writeFileSync(file, stringify(cfg), { mode: 0o600 });
+      return ['tenant-proxy', '--config', file];
+    });
     r.ports = [port];
     have.tenantProxy = { id: tp.id, url: `ws://127.0.0.1:${port}`, port };
     state.data.proxies = have;
@@ -75,6 +75,23 @@ export async function startProxies(sup: Supervisor, state: LabState, commands: S
 
 async function pickPort(preferred: number): Promise<number> {
   return preferred > 0 && !(await canConnect(preferred)) ? preferred : freePort();
+}
+
+// The file's port when free, else any free one. Two labs starting at once (named labs on one
+// machine) can both find a port free and race for it: the loser exits with EADDRINUSE and is started
+// again on another port.
+async function spawnListening(sup: Supervisor, state: LabState, name: string, preferred: number, env: NodeJS.ProcessEnv, args: (port: number) => string[]): Promise<{ r: ProcRecord; port: number }> {
+  for (let attempt = 0; ; attempt++) {
+    const port = attempt === 0 ? await pickPort(preferred) : await freePort();
+    const r = sup.spawnNvo(state, name, args(port), env);
+    try {
+      await waitLog(r, /"event":"listening"/, name);
+      return { r, port };
+    } catch (e) {
+      if (attempt >= 3 || isAlive(r) || !/EADDRINUSE/.test(logTail(r.log, 50))) throw e;
+      await sup.stop(state, name);
+    }
+  }
 }
 
 async function waitLog(r: ProcRecord, line: RegExp, name: string, ms = 60_000): Promise<void> {

@@ -61,11 +61,22 @@ export class ProtocolServer {
     const maxPayload = this.maxBytes * 16;
     this.wss = opts.server ? new WebSocketServer({ server: opts.server, maxPayload }) : new WebSocketServer({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1', maxPayload });
     this.wss.on('connection', (ws, req) => this.accept(ws, req));
+    // Kept for listening(): a port in use must be one clear error, not an unhandled 'error' event.
+    this.wss.on('error', (e) => (this.listenError = e));
   }
+
+  private listenError: Error | null = null;
 
   async listening(): Promise<number> {
     if (this.opts.server) return (this.opts.server.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => (this.wss.address() ? resolve() : this.wss.once('listening', () => resolve())));
+    const where = `${this.opts.host ?? '127.0.0.1'}:${this.opts.port ?? 0}`;
+    await new Promise<void>((resolve, reject) => {
+      const fail = (e: Error) => reject(new NvoError('unavailable', `cannot listen on ${where}: ${e.message}`, [], { code: (e as NodeJS.ErrnoException).code }));
+      if (this.wss.address()) return resolve();
+      if (this.listenError) return fail(this.listenError);
+      this.wss.once('listening', () => resolve());
+      this.wss.once('error', fail);
+    });
     return (this.wss.address() as AddressInfo).port;
   }
 
