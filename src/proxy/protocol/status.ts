@@ -1,6 +1,6 @@
 // Status codes as in SIP (RFC 3261 §21): 1xx provisional, 2xx success, 4xx the request is wrong,
 // 5xx the server (or a device behind it) failed. Only the codes below are ever sent.
-import { NvoError, type ErrorCode } from '../../errors.ts';
+import { NvoError } from '../../errors.ts';
 
 export const REASONS = {
   100: 'Trying',
@@ -39,23 +39,11 @@ export class StatusError extends Error {
   }
 }
 
-const byCode: Record<ErrorCode, Status> = {
-  'invalid-input': 400,
-  unauthorized: 401,
-  forbidden: 403,
-  'not-found': 404,
-  conflict: 409,
-  exhausted: 503,
-  unavailable: 503,
-  timeout: 504,
-  'device-error': 500,
-  internal: 500,
-};
 
 /** Seconds an NVE should wait before retrying after exhaustion (RFC 3261 §20.33 Retry-After). */
 export const EXHAUSTED_RETRY_AFTER = 30;
 
 export function statusOfError(e: NvoError): StatusError {
-  const status = byCode[e.code];
-  return new StatusError(status, e.message, e.toJSON(), e.code === 'exhausted' || e.code === 'unavailable' ? EXHAUSTED_RETRY_AFTER : undefined);
+  // The protocol's status classes are HTTP's, so an error keeps the status it has everywhere.
+  return new StatusError(e.status as Status, e.message, e.toJSON(), e.code === 'exhausted' || e.code === 'unavailable' ? EXHAUSTED_RETRY_AFTER : undefined);
 }
