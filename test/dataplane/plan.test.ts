@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { NvoError } from '../../src/errors.ts';
 import { emptyConfig, normalizeConfig, type DeviceConfig } from '../../src/model/device-config.ts';
-import type { KernelState, LinkRow } from '../../src/dataplane/linux/kernel-state.ts';
+import { emptyKernelState } from '../../src/dataplane/linux/kernel-state.ts';
 import { bridgeName, decodeMark, encodeMark, IFNAMSIZ, nameForMark, trunkVlanName, vrfDeviceName, vxlanName, checkIfName } from '../../src/dataplane/linux/names.ts';
 import { nameConflicts, plan, type PlanSettings } from '../../src/dataplane/linux/plan.ts';
 import { validateChange, validateConfig } from '../../src/dataplane/linux/validate.ts';
@@ -17,21 +17,6 @@ const cfg: DeviceConfig = normalizeConfig({
   macs: [{ vni: 5010, mac: '02:00:5e:00:02:02', vtep: '203.0.113.2' }],
   irbs: [{ vlan: 10, vrf: 'red', address: '192.0.2.1/24' }],
 });
-
-function emptyState(links: LinkRow[] = []): KernelState {
-  return {
-    links: new Map(links.map((l) => [l.ifname, l])),
-    vlans: new Map(),
-    vnis: new Map(),
-    vrfs: new Map(),
-    trunks: new Map(),
-    stale: [],
-    addrs: new Map(),
-    remotes: new Map(),
-    strayFdb: [],
-    ports: new Map(),
-  };
-}
 
 describe('device names and marks', () => {
   it('fit IFNAMSIZ at the largest keys and are the same every time', () => {
@@ -96,7 +81,7 @@ describe('validation', () => {
 
 describe('the command plan', () => {
   it('builds from nothing in dependency order, with nothing through a shell', () => {
-    const cmds = plan(cfg, emptyState(), set, { prune: false }).map((c) => [c.tool, ...c.args].join(' '));
+    const cmds = plan(cfg, emptyKernelState(), set, { prune: false }).map((c) => [c.tool, ...c.args].join(' '));
     const at = (s: string) => cmds.findIndex((c) => c.startsWith(s));
     expect(cmds).toContain('ip link add nvob10 type bridge');
     expect(cmds).toContain('ip link add nvox5010 type vxlan id 5010 dstport 4789 local 203.0.113.1 dev ul0 nolearning');
@@ -108,11 +93,11 @@ describe('the command plan', () => {
     expect(at('ip link set dev nvox5010 master nvob10')).toBeLessThan(at('bridge fdb append'));
     // Without kernel VRFs the VRF is recorded on a bridge that stays down and the IRB bridge is not enslaved.
     expect(cmds).not.toContain(`ip link set dev nvob10 master ${vrfDeviceName('red')}`);
-    expect(plan(cfg, emptyState(), { ...set, kernelVrf: true }, { prune: false }).map((c) => c.args.join(' '))).toContain(`link set dev nvob10 master ${vrfDeviceName('red')}`);
+    expect(plan(cfg, emptyKernelState(), { ...set, kernelVrf: true }, { prune: false }).map((c) => c.args.join(' '))).toContain(`link set dev nvob10 master ${vrfDeviceName('red')}`);
   });
 
   it('leaves foreign devices with nvo-style names alone and says so', () => {
-    const s = emptyState([{ ifname: 'nvob10', linkinfo: { info_kind: 'bridge' } }]);
+    const s = emptyKernelState([{ ifname: 'nvob10', linkinfo: { info_kind: 'bridge' } }]);
     expect(nameConflicts(cfg, s, set)).toEqual(['nvob10']);
   });
 });

@@ -52,12 +52,9 @@ export interface KernelState {
 
 export const ZERO_MAC = '00:00:00:00:00:00';
 
-export async function readKernel(run: CommandRunner): Promise<KernelState> {
-  const links = await run.json<LinkRow>('ip', ['-details', 'link', 'show']);
-  const addrRows = await run.json<AddrRow>('ip', ['address', 'show']);
-  const fdbRows = await run.json<FdbRow>('bridge', ['fdb', 'show']);
-
-  const s: KernelState = {
+/** A kernel state with these links and nothing of nvo's read from them yet. */
+export function emptyKernelState(links: LinkRow[] = []): KernelState {
+  return {
     links: new Map(links.map((l) => [l.ifname, l])),
     vlans: new Map(),
     vnis: new Map(),
@@ -69,6 +66,14 @@ export async function readKernel(run: CommandRunner): Promise<KernelState> {
     strayFdb: [],
     ports: new Map(),
   };
+}
+
+export async function readKernel(run: CommandRunner): Promise<KernelState> {
+  const links = await run.json<LinkRow>('ip', ['-details', 'link', 'show']);
+  const addrRows = await run.json<AddrRow>('ip', ['address', 'show']);
+  const fdbRows = await run.json<FdbRow>('bridge', ['fdb', 'show']);
+
+  const s = emptyKernelState(links);
   for (const link of links) {
     const mark = decodeMark(link.ifalias);
     if (!mark) continue;
