@@ -19,11 +19,10 @@ import { netconfDriver } from '../../src/pipeline/netconf-adapter.ts';
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { xmppAdapter } from '../../src/pipeline/xmpp-adapter.ts';
 import { NetworkProxy } from '../../src/proxy/network/network-proxy.ts';
-import { TenantProxy } from '../../src/proxy/tenant/tenant-proxy.ts';
 import { DeviceStateStore } from '../../src/store/device-state.ts';
 import { InventoryStore } from '../../src/store/inventory-store.ts';
 import { NveStore } from '../../src/store/nve-store.ts';
-import { connectRedis } from '../../src/store/redis.ts';
+import { startTenantProxy } from '../proxy/harness.ts';
 import { testRedis, type TestRedis } from '../support/redis.ts';
 import { xmppLab, type XmppLab } from '../drivers/xmpp/lab.ts';
 
@@ -92,21 +91,9 @@ describe('500 INVITEs through the proxies onto 3 netconfd devices and 1 XMPP gat
     const np = new NetworkProxy({ id: 'np1', secret: 'np1-shared-secret', redis: t.redis, k: t.k, inventory, sync: pipeline.port, syncDeadlineMs: 120_000 });
     const npPort = await np.listening();
     closers.push(() => np.close());
-    const subscriber = connectRedis(undefined, { name: 'nvo-test-sub' });
-    closers.push(async () => subscriber.disconnect());
-    const tenant = new TenantProxy({
-      id: 'tp1',
-      redis: t.redis,
-      subscriber,
-      k: t.k,
-      inventory,
-      networkProxies: [{ id: 'np1', url: `ws://127.0.0.1:${npPort}`, secret: 'np1-shared-secret', pods: ['*'] }],
-      branchTimeoutMs: 150_000,
-      graceMs: 600_000,
-      reapIntervalMs: 1000,
-    });
-    const url = `ws://127.0.0.1:${await tenant.start()}`;
-    closers.push(() => tenant.close());
+    const tp = await startTenantProxy(t, inventory, [{ id: 'np1', url: `ws://127.0.0.1:${npPort}`, secret: 'np1-shared-secret', pods: ['*'] }], { branchTimeoutMs: 150_000, graceMs: 600_000, reapIntervalMs: 1000 });
+    closers.push(() => tp.close());
+    const url = tp.url;
     const clients: MessagingClient[] = [];
     for (let i = 0; i < 10; i++) {
       const nve = i % 2 ? 'h2' : 'h1';

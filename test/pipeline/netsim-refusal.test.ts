@@ -13,12 +13,11 @@ import { DriverRegistry } from '../../src/pipeline/driver-registry.ts';
 import { netconfDriver } from '../../src/pipeline/netconf-adapter.ts';
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { NetworkProxy } from '../../src/proxy/network/network-proxy.ts';
-import { TenantProxy } from '../../src/proxy/tenant/tenant-proxy.ts';
 import { Allocator } from '../../src/alloc/allocator.ts';
 import { InventoryStore } from '../../src/store/inventory-store.ts';
 import { NveStore } from '../../src/store/nve-store.ts';
-import { connectRedis } from '../../src/store/redis.ts';
 import { testFleet } from '../netsim/support.ts';
+import { startTenantProxy } from '../proxy/harness.ts';
 import { testRedis, type TestRedis } from '../support/redis.ts';
 
 const SECRET = 'secret-of-h1-0123456789';
@@ -66,19 +65,9 @@ beforeAll(async () => {
   const np = new NetworkProxy({ id: 'np1', secret: 'np1-shared-secret', redis: t.redis, k: t.k, inventory, sync: pipeline.port, syncDeadlineMs: 60_000 });
   const npPort = await np.listening();
   closers.push(() => np.close());
-  const subscriber = connectRedis(undefined, { name: 'nvo-test-sub' });
-  closers.push(async () => subscriber.disconnect());
-  const tenant = new TenantProxy({
-    id: 'tp1',
-    redis: t.redis,
-    subscriber,
-    k: t.k,
-    inventory,
-    networkProxies: [{ id: 'np1', url: `ws://127.0.0.1:${npPort}`, secret: 'np1-shared-secret', pods: ['*'] }],
-    branchTimeoutMs: 90_000,
-  });
-  const url = `ws://127.0.0.1:${await tenant.start()}`;
-  closers.push(() => tenant.close());
+  const tp = await startTenantProxy(t, inventory, [{ id: 'np1', url: `ws://127.0.0.1:${npPort}`, secret: 'np1-shared-secret', pods: ['*'] }], { branchTimeoutMs: 90_000 });
+  closers.push(() => tp.close());
+  const url = tp.url;
   client = await MessagingClient.connect({ url, nve: 'h1', secret: SECRET, proxy: 'tp1', timeoutMs: 120_000 });
   closers.push(() => client.close());
   expect((await client.register(3600)).status).toBe(200);

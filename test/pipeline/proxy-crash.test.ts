@@ -9,13 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../lab/prosody-server.ts';
 import { MessagingClient } from '../../src/agent/hnve/messaging-client.ts';
 import { simulatedDevice, SimulatedDevices } from '../../src/pipeline/simulated-device.ts';
-import { TenantProxy } from '../../src/proxy/tenant/tenant-proxy.ts';
 import { DeviceStateStore } from '../../src/store/device-state.ts';
 import { InventoryStore } from '../../src/store/inventory-store.ts';
 import { NveStore } from '../../src/store/nve-store.ts';
-import { connectRedis } from '../../src/store/redis.ts';
 import { normalizeConfig } from '../../src/model/device-config.ts';
-import { HNVES, INVENTORY, SECRETS } from '../proxy/harness.ts';
+import { HNVES, INVENTORY, SECRETS, startTenantProxy } from '../proxy/harness.ts';
 import { testRedis, type TestRedis } from '../support/redis.ts';
 
 const children: ChildProcess[] = [];
@@ -51,21 +49,9 @@ beforeAll(async () => {
   state = new DeviceStateStore(t.redis, t.k);
   const port = await freePort();
   const victim = await startNp(t.prefix, port, 4000);
-  const subscriber = connectRedis(undefined, { name: 'nvo-test-sub' });
-  closers.push(async () => subscriber.disconnect());
-  const tenant = new TenantProxy({
-    id: 'tp1',
-    redis: t.redis,
-    subscriber,
-    k: t.k,
-    inventory,
-    networkProxies: [{ id: 'np1', url: `ws://127.0.0.1:${port}`, secret: 'np1-shared-secret', pods: ['*'] }],
-    branchTimeoutMs: 20_000,
-    graceMs: 600_000,
-    reapIntervalMs: 1000,
-  });
-  const url = `ws://127.0.0.1:${await tenant.start()}`;
-  closers.push(() => tenant.close());
+  const tp = await startTenantProxy(t, inventory, [{ id: 'np1', url: `ws://127.0.0.1:${port}`, secret: 'np1-shared-secret', pods: ['*'] }], { branchTimeoutMs: 20_000, graceMs: 600_000, reapIntervalMs: 1000 });
+  closers.push(() => tp.close());
+  const url = tp.url;
   const agent = await MessagingClient.connect({ url, nve: 'h1', secret: SECRETS.h1, proxy: 'tp1', timeoutMs: 60_000 });
   closers.push(() => agent.close());
   await agent.register(3600);

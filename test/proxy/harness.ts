@@ -7,7 +7,7 @@ import { InventoryStore } from '../../src/store/inventory-store.ts';
 import { NveStore } from '../../src/store/nve-store.ts';
 import { MemoryDeviceSync } from '../../src/proxy/network/memory-device-sync.ts';
 import { NetworkProxy } from '../../src/proxy/network/network-proxy.ts';
-import { TenantProxy } from '../../src/proxy/tenant/tenant-proxy.ts';
+import { TenantProxy, type TenantProxyOptions } from '../../src/proxy/tenant/tenant-proxy.ts';
 import type { NetworkProxyConfig } from '../../src/proxy/tenant/fork.ts';
 import { MessagingClient } from '../../src/agent/hnve/messaging-client.ts';
 import { testRedis, type TestRedis } from '../support/redis.ts';
@@ -81,23 +81,12 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     networks.push(np);
     configs.push({ id: `np${i + 1}`, url: `ws://127.0.0.1:${port}`, secret: `np${i + 1}-shared-secret`, pods: ['*'] });
   }
-  const subscriber = connectRedis(undefined, { name: 'nvo-test-sub' });
-  // Ready before the tenant proxy SUBSCRIBEs on it (a SUBSCRIBE during ioredis's ready check is lost).
-  await subscriber.ping();
-  const tenant = new TenantProxy({
-    id: 'tp1',
-    redis: t.redis,
-    subscriber,
-    k: t.k,
-    inventory,
-    networkProxies: configs,
+  const { tenant, url, close: closeTenant } = await startTenantProxy(t, inventory, configs, {
     branchTimeoutMs: o.branchTimeoutMs ?? 10_000,
     graceMs: o.graceMs ?? 60_000,
     reapIntervalMs: 100,
     expires: o.expires,
   });
-  const port = await tenant.start();
-  const url = `ws://127.0.0.1:${port}`;
   const agents: MessagingClient[] = [];
   return {
     t,
@@ -114,10 +103,31 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     },
     async close() {
       for (const a of agents) await a.close();
-      await tenant.close();
+      await closeTenant();
       for (const n of networks) await n.close();
-      subscriber.disconnect();
       await t.cleanup();
+    },
+  };
+}
+
+/** A tenant proxy `tp1` on the test's Redis with its own subscriber connection; `close` ends both. */
+export async function startTenantProxy(
+  t: TestRedis,
+  inventory: InventoryStore,
+  networkProxies: NetworkProxyConfig[],
+  o: Partial<Pick<TenantProxyOptions, 'branchTimeoutMs' | 'graceMs' | 'reapIntervalMs' | 'expires'>> = {},
+): Promise<{ tenant: TenantProxy; url: string; close(): Promise<void> }> {
+  const subscriber = connectRedis(undefined, { name: 'nvo-test-sub' });
+  // Ready before the tenant proxy SUBSCRIBEs on it (a SUBSCRIBE during ioredis's ready check is lost).
+  await subscriber.ping();
+  const tenant = new TenantProxy({ id: 'tp1', redis: t.redis, subscriber, k: t.k, inventory, networkProxies, ...o });
+  const url = `ws://127.0.0.1:${await tenant.start()}`;
+  return {
+    tenant,
+    url,
+    async close() {
+      await tenant.close();
+      subscriber.disconnect();
     },
   };
 }
