@@ -2,11 +2,16 @@
 //
 // request: one enqueue per device (coalesced, sync-queue.ts).
 // waitApplied: Redis pub/sub on the applied channel (DeviceStateStore publishes `device revision`) and
-// on the pipeline's failure channel; after subscribing, every device is judged once from Redis, so an
-// event that fired before the subscription is not missed, and again on every event for it. A device
-// is done when its applied revision reaches the session's; it fails the session when it refused one of
-// the session's own contributions (quarantine) or when a failure nobody could be blamed for covers the
-// session's revision. At the deadline: NvoError 'timeout' with the device's last error, if any.
+// on the pipeline's failure channel. A device is done when its applied revision reaches the session's;
+// it fails the session when it refused one of the session's own contributions (quarantine) or when a
+// failure nobody could be blamed for covers the session's revision. At the deadline: NvoError
+// 'timeout' with the device's last error, if any.
+//
+// Every session waiting on a device is judged from one shared read of that device's records: an
+// event (or a new waiter) asks for a read that *starts* after it — one already running is followed by
+// one more — so no event is missed, and a commit that satisfies 100 waiting sessions costs one round
+// trip, not 100. A new waiter is judged by such a read too, so an event that fired before the
+// subscription is not missed.
 import type { Redis } from 'ioredis';
 import { NvoError } from '../errors.ts';
 import type { DeviceSyncPort, SyncTarget } from '../proxy/network/device-sync-port.ts';
@@ -21,13 +26,24 @@ export function ownedBy(owner: string, sessionId: string): boolean {
   return bare === sessionId || bare.startsWith(`${sessionId}:`);
 }
 
-type Listener = (device: string) => void;
+type Verdict = 'done' | 'wait' | NvoError;
+
+interface Waiter {
+  revision: number;
+  sessionId: string;
+  judged(device: string, verdict: Verdict | Error): void;
+}
+
+type VerdictInputs = Awaited<ReturnType<SyncRecords['verdictInputs']>>;
 
 export class BullmqDeviceSync implements DeviceSyncPort {
   private readonly records: SyncRecords;
   private sub: Redis | null = null;
   private subscribed: Promise<void> | null = null;
-  private readonly listeners = new Set<Listener>();
+  /** device → the sessions waiting on it */
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  /** device → a read is running; `again`: an event came after it started, read once more */
+  private readonly reading = new Map<string, { again: boolean }>();
 
   constructor(
     private readonly redis: Redis,
@@ -55,49 +71,72 @@ export class BullmqDeviceSync implements DeviceSyncPort {
     if (want.size === 0) return;
     await this.subscribe();
     return new Promise<void>((resolve, reject) => {
-      let finished = false;
-      const judging = new Map<string, Promise<void>>();
+      const mine = new Map<string, Waiter>();
       const finish = (err?: Error) => {
-        if (finished) return;
-        finished = true;
         clearTimeout(timer);
-        this.listeners.delete(listener);
+        for (const [device, w] of mine) this.unwait(device, w);
+        mine.clear();
         if (err) reject(err);
         else resolve();
       };
-      const judge = (device: string): Promise<void> => {
-        // One judgement per device at a time; an event during one re-judges after it.
-        const prev = judging.get(device) ?? Promise.resolve();
-        const next = prev.then(async () => {
-          if (finished || !want.has(device)) return;
-          const verdict = await this.verdict(device, want.get(device)!, opts.sessionId);
-          if (verdict === 'done') {
-            want.delete(device);
-            if (want.size === 0) finish();
-          } else if (verdict instanceof Error) finish(verdict);
-        });
-        judging.set(device, next.catch((e: unknown) => finish(e instanceof Error ? e : new Error(String(e)))));
-        return next;
-      };
-      const listener: Listener = (device) => {
-        const which = device === '*' ? [...want.keys()] : want.has(device) ? [device] : [];
-        for (const d of which) void judge(d).catch(() => undefined);
+      const judged = (device: string, verdict: Verdict | Error) => {
+        if (!mine.has(device) || verdict === 'wait') return;
+        if (verdict instanceof Error) return finish(verdict);
+        this.unwait(device, mine.get(device)!);
+        mine.delete(device);
+        want.delete(device);
+        if (want.size === 0) finish();
       };
       const timer = setTimeout(() => void this.timeoutError(want, opts.deadlineMs).then(finish, finish), Math.max(0, opts.deadlineMs));
-      this.listeners.add(listener);
-      for (const d of [...want.keys()]) void judge(d).catch(() => undefined);
+      for (const [device, revision] of want) {
+        const w: Waiter = { revision, sessionId: opts.sessionId, judged };
+        mine.set(device, w);
+        let set = this.waiters.get(device);
+        if (!set) this.waiters.set(device, (set = new Set()));
+        set.add(w);
+      }
+      for (const device of [...want.keys()]) this.read(device);
     });
   }
 
-  private async verdict(device: string, revision: number, sessionId: string): Promise<'done' | 'wait' | NvoError> {
-    const v = await this.records.verdictInputs(device);
+  private unwait(device: string, w: Waiter): void {
+    const set = this.waiters.get(device);
+    set?.delete(w);
+    if (set?.size === 0) this.waiters.delete(device);
+  }
+
+  /** One read of the device's records for every session waiting on it; see the header. */
+  private read(device: string): void {
+    const running = this.reading.get(device);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    const state = { again: false };
+    this.reading.set(device, state);
+    void (async () => {
+      do {
+        state.again = false;
+        let inputs: VerdictInputs | Error;
+        try {
+          inputs = await this.records.verdictInputs(device);
+        } catch (e) {
+          inputs = e instanceof Error ? e : new Error(String(e));
+        }
+        for (const w of [...(this.waiters.get(device) ?? [])]) w.judged(device, inputs instanceof Error ? inputs : this.verdict(device, inputs, w));
+      } while (state.again && this.waiters.has(device));
+      this.reading.delete(device);
+    })();
+  }
+
+  private verdict(device: string, v: VerdictInputs, w: Waiter): Verdict {
     for (const [owner, r] of v.refusals) {
-      if (this.ownerOf(owner, sessionId)) {
+      if (this.ownerOf(owner, w.sessionId)) {
         return new NvoError('device-error', `${device}: ${r.message}`, [], { device, deviceCode: r.code, deviceMessage: r.message, ...r.details, owner });
       }
     }
-    if (v.appliedRevision >= revision) return 'done';
-    if (v.failure && v.failure.revision >= revision) {
+    if (v.appliedRevision >= w.revision) return 'done';
+    if (v.failure && v.failure.revision >= w.revision) {
       return new NvoError('device-error', `${device}: ${v.failure.message}`, [], { device, deviceCode: v.failure.code, deviceMessage: v.failure.message, ...v.failure.details });
     }
     return 'wait';
@@ -120,11 +159,11 @@ export class BullmqDeviceSync implements DeviceSyncPort {
       this.sub = this.redis.duplicate({ connectionName: 'nvo-sync-wait' });
       this.sub.on('message', (_channel: string, msg: string) => {
         const device = msg.slice(0, msg.lastIndexOf(' '));
-        for (const l of this.listeners) l(device);
+        if (this.waiters.has(device)) this.read(device);
       });
       // After a reconnect ioredis resubscribes, but events in the gap are gone: judge everything again.
       this.sub.on('ready', () => {
-        for (const l of this.listeners) l('*');
+        for (const device of [...this.waiters.keys()]) this.read(device);
       });
       // A SUBSCRIBE sent during ioredis's ready check fails that check and the subscription can be
       // lost: wait until the connection is ready first.

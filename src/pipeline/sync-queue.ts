@@ -61,10 +61,13 @@ export class SyncEnqueuer {
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
   ) {}
 
-  /** Makes sure a job will sync the device after now; returns its id. Cheap when one is already waiting. */
+  /** Makes sure a job will sync the device after now; returns its id. Cheap when one is already waiting:
+   *  one round trip reads the epoch and whether its job exists — adding it again would be a no-op
+   *  (BullMQ ignores an add with a jobId it holds), so only a missing job costs BullMQ's add. */
   async enqueue(device: string, sessionId?: string): Promise<string> {
-    const epoch = Number((await this.redis.get(this.k.syncEpoch(device))) ?? 0);
+    const [epoch, exists] = (await this.redis.eval(EPOCH_JOB, 1, this.k.syncEpoch(device), this.queue.toKey(''), `sync.${device}.`)) as [number, number];
     const jobId = jobIdFor(device, epoch);
+    if (exists) return jobId;
     await this.queue.add('sync', { device, ...(sessionId ? { sessionId } : {}) }, syncJobOptions(jobId, this.retry));
     return jobId;
   }
@@ -92,6 +95,13 @@ export class SyncEnqueuer {
     if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
   }
 }
+
+// Input: KEYS[1] epoch; ARGV[1] the queue's key prefix, ARGV[2] the job id before the epoch (the job
+// key is built here because it depends on the epoch just read). Output: {epoch, 1 if the job exists}.
+const EPOCH_JOB = `
+local epoch = tonumber(redis.call('GET', KEYS[1]) or '0')
+return {epoch, redis.call('EXISTS', ARGV[1] .. ARGV[2] .. epoch)}
+`;
 
 // Input: KEYS[1] epoch; ARGV[1] the epoch seen. Output: the epoch after.
 const BUMP_IF = `
