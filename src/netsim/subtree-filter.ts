@@ -17,11 +17,13 @@ function select(data: Element, filter: Element[]): Element[] | null {
   const contentMatch = filter.filter((f) => isLeaf(f) && value(f) !== '');
   const dataChildren = children(data);
   for (const cm of contentMatch) if (!dataChildren.some((d) => sameName(d, cm) && value(d) === value(cm))) return null;
-  const others = filter.filter((f) => !contentMatch.includes(f));
-  if (others.length === 0) return contentMatch.length ? dataChildren.map((d) => deepCopy(d)) : [];
+  const all = filter.filter((f) => !contentMatch.includes(f));
+  if (all.length === 0) return contentMatch.length ? dataChildren.map((d) => deepCopy(d)) : [];
+  const byKey = keySelectors(all);
+  const others = all.filter((f) => !byKey.filters.has(f));
   const out: Element[] = [];
   for (const d of dataChildren) {
-    if (contentMatch.some((cm) => sameName(d, cm))) {
+    if (contentMatch.some((cm) => sameName(d, cm)) || byKey.selects(d)) {
       out.push(deepCopy(d));
       continue;
     }
@@ -46,6 +48,40 @@ function select(data: Element, filter: Element[]): Element[] | null {
     out.push(shell);
   }
   return out;
+}
+
+// Containment nodes that hold only content-match leaves select whole list entries by key — nvo's
+// read-back asks for hundreds at once (`<mac><vni>…</vni><address>…</address></mac>`…). Matching
+// each data node against each of them is quadratic; instead they are indexed by name, leaf names and
+// values, and each data node is looked up once per (name, leaf names) group. Same result as the
+// general path (§6.2.5: all content-match nodes equal → the whole entry), without a namespace-less
+// filter element (it matches any namespace), which stays on the general path.
+function keySelectors(filters: Element[]): { filters: Set<Element>; selects: (d: Element) => boolean } {
+  const groups = new Map<string, { name: string; ns: string; leaves: string[]; values: Set<string> }>();
+  const picked = new Set<Element>();
+  for (const f of filters) {
+    const kids = children(f);
+    if (isLeaf(f) || !f.namespaceURI || kids.length === 0) continue;
+    if (!kids.every((k) => isLeaf(k) && value(k) !== '' && k.namespaceURI === f.namespaceURI)) continue;
+    const leaves = kids.map((k) => k.localName!);
+    if (new Set(leaves).size !== leaves.length) continue;
+    const sig = `${f.namespaceURI} ${f.localName} ${leaves.join(' ')}`;
+    let g = groups.get(sig);
+    if (!g) groups.set(sig, (g = { name: f.localName!, ns: f.namespaceURI, leaves, values: new Set() }));
+    g.values.add(JSON.stringify(kids.map((k) => value(k))));
+    picked.add(f);
+  }
+  const list = [...groups.values()];
+  return {
+    filters: picked,
+    selects: (d) =>
+      list.some((g) => {
+        if (d.localName !== g.name || d.namespaceURI !== g.ns) return false;
+        const kids = children(d);
+        const vals = g.leaves.map((l) => kids.find((k) => k.localName === l && k.namespaceURI === g.ns));
+        return vals.every((v) => v && isLeaf(v)) && g.values.has(JSON.stringify(vals.map((v) => value(v!))));
+      }),
+  };
 }
 
 // Two containment nodes can select the same child twice; keep the first copy of each.

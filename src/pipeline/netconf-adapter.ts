@@ -74,7 +74,7 @@ export function netconfDriver(o: NetconfAdapterOptions = {}): DeviceDriver & { c
     async apply(device, req) {
       if (!device.dialect) throw invalid('dialect', `device ${device.id} has no dialect`);
       const dialect = getDialect(device.dialect);
-      const opts: ApplyOptions = { dialect, device: { id: device.id, vtep: device.vtep }, confirmTimeoutS: o.confirmTimeoutS ?? 60, ...(o.onStage ? { onStage: o.onStage } : {}) };
+      const opts: ApplyOptions = { dialect, device: { id: device.id, vtep: device.vtep }, confirmTimeoutS: o.confirmTimeoutS ?? 60, readBack: 'change', ...(o.onStage ? { onStage: o.onStage } : {}) };
       await pool.use(device, o.session, (s) => applyDeviceChange(s, req.change, opts));
       return { committed: true };
     },

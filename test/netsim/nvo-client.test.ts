@@ -134,6 +134,21 @@ describe('datastores', () => {
     expect(xml(await op.getConfig(s, 'running', `<nvo xmlns="${LAB}"><device-id/></nvo>`))).toMatch(/<device-id>leaf1<\/device-id><\/nvo><\/data>$/);
     expect(xml(await op.getConfig(s, 'running', '<other xmlns="urn:example"/>'))).not.toContain('nvo');
   });
+
+  it('selects list entries by their keys: the read-back of a change names hundreds of entries at once', async () => {
+    const s = await nc.open(nextPort());
+    const mac = (i: number) => `02:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
+    const entry = (i: number) => `<mac><vni>5010</vni><address>${mac(i)}</address><vtep>192.0.2.${(i % 200) + 1}</vtep></mac>`;
+    await op.editConfig(s, { target: 'candidate', config: `<nvo xmlns="${LAB}"><vlan><id>10</id></vlan><vni><id>5010</id><vlan>10</vlan><encapsulation>vxlan</encapsulation></vni>${Array.from({ length: 600 }, (_, i) => entry(i)).join('')}</nvo>` });
+    await op.commit(s);
+    const wanted = [7, 300, 599];
+    // 7/300/599 by both keys, 1000 is absent, 8 is named with the wrong VNI: neither may appear
+    const keys = [...wanted, 1000].map((i) => `<mac><vni>5010</vni><address>${mac(i)}</address></mac>`).join('') + `<mac><vni>5011</vni><address>${mac(8)}</address></mac><vlan><id>10</id></vlan>`;
+    const got = xml(await op.getConfig(s, 'running', `<nvo xmlns="${LAB}">${keys}</nvo>`));
+    expect(got.match(/<mac>.*?<\/mac>/g)).toEqual(wanted.map(entry));
+    expect(got).toContain('<vlan><id>10</id></vlan>');
+    expect(got).not.toContain('<vni><id>');
+  });
 });
 
 describe('rpc-errors as RFC 6241 Appendix A has them', () => {

@@ -130,14 +130,34 @@ describe('a YANG violation on the device', () => {
   }
 });
 
+describe('the read-back of just the change (readBack: change, as the pipeline applies)', () => {
+  it('netconfd answers the key filter with exactly the touched entries; a removed one is absent', async () => {
+    const device = lockTarget;
+    const m = device.management!;
+    const s = await NetconfSession.open({ host: m.host, port: m.port, username: m.username, password: m.password, hostKeyCheck: 'off' });
+    const opts = { dialect: lab, device: { id: device.id, vtep: device.vtep }, readBack: 'change' as const };
+    try {
+      await applyDeviceChange(s, diffConfig(emptyConfig(), v1), opts);
+      const r = await applyDeviceChange(s, diffConfig(v1, v2), opts);
+      // v1→v2 touches VLANs 10 and 30, VNI 5020 and MAC …:01; the rest of v2 is on the device but not read
+      expect(r.readBack).toEqual({ ...emptyConfig(), vlans: [v2.vlans[0], v2.vlans[2]], vnis: [v2.vnis[1]], macs: [v2.macs[0]] });
+      const back = await applyDeviceChange(s, diffConfig(v2, emptyConfig()), opts);
+      expect(back.readBack).toEqual(emptyConfig());
+      expect(lab.parse!(await op.getConfig(s, 'running', lab.filter))).toEqual(emptyConfig());
+    } finally {
+      await op.closeSession(s);
+    }
+  });
+});
+
 describe('the validate-before-commit quirk of yuma123', () => {
-  it('is why the lab dialect skips <validate>: with it the commit applies nothing, and read-back catches that', async () => {
+  it.each(['all', 'change'] as const)('is why the lab dialect skips <validate>: with it the commit applies nothing, and read-back (%s) catches that', async (readBack) => {
     const device = tors[1]!;
     const m = device.management!;
     const s = await NetconfSession.open({ host: m.host, port: m.port, username: m.username, password: m.password, hostKeyCheck: 'off' });
     try {
       const naive = { ...lab, quirks: { validateBeforeCommit: true } };
-      const err = await applyDeviceChange(s, diffConfig(emptyConfig(), v1), { dialect: naive, device: { id: device.id, vtep: device.vtep } }).catch((e: unknown) => e);
+      const err = await applyDeviceChange(s, diffConfig(emptyConfig(), v1), { dialect: naive, device: { id: device.id, vtep: device.vtep }, readBack }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(NetconfError);
       expect((err as NetconfError).netconfCode).toBe('readback-mismatch');
       expect(lab.parse!(await op.getConfig(s, 'running', lab.filter))).toEqual(emptyConfig());

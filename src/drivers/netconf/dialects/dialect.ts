@@ -15,6 +15,9 @@ export interface DialectTraits {
   description: string;
   /** Subtree filter that selects nvo's part of the configuration. */
   filter: string;
+  /** Subtree filter that selects just these entries (by their list keys, RFC 6241 §6.2.5 content
+   *  match nodes): the read-back after a small change costs the change, not the whole part. */
+  filterFor?: (entries: DeviceConfig) => string;
   /** Schema set under ../shared/yang the rendered payloads are checked against in tests. */
   yangSet?: 'openconfig' | 'srlinux';
   /** Entry kinds this dialect does not render, with the reason (most often: the devices learn them

@@ -1,7 +1,7 @@
 // The lab's own YANG module (lab/yang/nvo3-lab.yang), loaded by the test netconfd servers.
 import type { Element } from '@xmldom/xmldom';
 import { emptyConfig, normalizeConfig, type DeviceConfig } from '../../../model/device-config.ts';
-import { child, children, text } from '../xml.ts';
+import { child, children, escapeXml, text } from '../xml.ts';
 import type { DialectTraits } from './dialect.ts';
 
 export const NVO3_LAB_NS = 'urn:nvo3:lab';
@@ -36,10 +36,26 @@ function parse(data: Element): DeviceConfig {
   return normalizeConfig(out);
 }
 
+// One containment node per entry, holding only its key leaves (lab/yang/nvo3-lab.yang) as content
+// match nodes: the device answers with those list entries whole, and with nothing for a missing one.
+function filterFor(c: DeviceConfig): string {
+  const leaf = (name: string, v: string | number) => `<${name}>${escapeXml(String(v))}</${name}>`;
+  const entries = [
+    ...c.vlans.map((e) => `<vlan>${leaf('id', e.id)}</vlan>`),
+    ...c.vrfs.map((e) => `<vrf>${leaf('name', e.name)}</vrf>`),
+    ...c.vnis.map((e) => `<vni>${leaf('id', e.vni)}</vni>`),
+    ...c.floods.map((e) => `<flood>${leaf('vni', e.vni)}${leaf('vtep', e.vtep)}</flood>`),
+    ...c.macs.map((e) => `<mac>${leaf('vni', e.vni)}${leaf('address', e.mac)}</mac>`),
+    ...c.irbs.map((e) => `<irb>${leaf('vlan', e.vlan)}</irb>`),
+  ];
+  return `<nvo xmlns="${NVO3_LAB_NS}">${entries.join('')}</nvo>`;
+}
+
 export const nvo3Lab: DialectTraits = {
   name: 'nvo3-lab',
   description: "nvo's own lab YANG module (urn:nvo3:lab), served by netconfd in the lab and the tests",
   filter: `<nvo xmlns="${NVO3_LAB_NS}"/>`,
+  filterFor,
   notRendered: {},
   quirks: { validateBeforeCommit: false },
   parse,

@@ -1,0 +1,55 @@
+// Where provisioning's CPU goes: the bench stack (netsim, network proxy, tenant proxy, agents in
+// this process, Redis) under the same closed-loop INVITE load as `npm run bench`, and for each
+// process the CPU milliseconds it spent per VM (utime+stime from /proc). `npm run bench:cpu`
+// (BENCH_VMS, BENCH_AGENTS, BENCH_WORKERS to change the sizes; BENCH_CPU_PROF=DIR for V8 profiles).
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { inviteVms } from './suite/load.ts';
+import { startStack } from './suite/stack.ts';
+
+const VMS = Number(process.env.BENCH_VMS ?? 3000);
+const AGENTS = Number(process.env.BENCH_AGENTS ?? 500);
+const TICK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+
+function cpuMs(pid: number): number {
+  // /proc/PID/stat: fields after the command name; utime and stime are the 14th and 15th fields.
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / TICK;
+}
+
+function redisPid(): number | undefined {
+  try {
+    return Number(execFileSync('pgrep', ['-x', 'redis-server']).toString().trim().split('\n')[0]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Calls per command since Redis started (INFO commandstats): the whole server, so run nothing else. */
+async function redisCalls(redis: Redis): Promise<Map<string, number>> {
+  const info = await redis.info('commandstats');
+  return new Map([...info.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
+}
+
+const s = await startStack({ agents: AGENTS, processes: 1, commitDelayMs: 200, workers: Number(process.env.BENCH_WORKERS ?? 1), basePort: 30_000 + Math.floor(Math.random() * 10_000) });
+try {
+  const procs = [...s.pids, { role: 'bench (agents)', pid: process.pid }, ...(redisPid() ? [{ role: 'redis', pid: redisPid()! }] : [])];
+  // warm-up: a tenth of the VMs, outside the figures
+  await inviteVms(s, Math.floor(VMS / 10), { salt: 1 });
+  const before = procs.map((p) => cpuMs(p.pid));
+  const calls0 = await redisCalls(s.inventory.redis);
+  const r = await inviteVms(s, VMS, { salt: 2 });
+  const used = procs.map((p, i) => cpuMs(p.pid) - before[i]!);
+  const calls1 = await redisCalls(s.inventory.redis);
+  console.log(`${r.vms} VMs in ${r.seconds.toFixed(1)} s = ${r.vmsPerSecond.toFixed(0)} VMs/s, p50 ${r.p50ms.toFixed(0)} ms, p99 ${r.p99ms.toFixed(0)} ms, failed ${r.failed}`);
+  const wall = r.seconds * 1000;
+  for (const [i, p] of procs.entries()) console.log(`${p.role.padEnd(16)} ${(used[i]! / r.vms).toFixed(2).padStart(6)} ms/VM  ${((100 * used[i]!) / wall).toFixed(0).padStart(4)} % of a core`);
+  const total = used.reduce((a, b) => a + b, 0);
+  console.log(`${'total'.padEnd(16)} ${(total / r.vms).toFixed(2).padStart(6)} ms/VM  ${((100 * total) / wall).toFixed(0).padStart(4)} % of a core`);
+  const perVm = [...calls1].map(([cmd, n]) => [cmd, (n - (calls0.get(cmd) ?? 0)) / r.vms] as const).filter(([, n]) => n >= 0.05).sort((a, b) => b[1] - a[1]);
+  console.log(`Redis commands per VM: ${perVm.reduce((a, [, n]) => a + n, 0).toFixed(1)} (${perVm.map(([c, n]) => `${c} ${n.toFixed(1)}`).join(', ')})`);
+} finally {
+  await s.close();
+}
