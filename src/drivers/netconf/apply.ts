@@ -3,7 +3,7 @@
 //   running only: lock → edit (rollback-on-error) → read back → unlock
 // On any failure the device is left as it was: the confirmed commit is cancelled, the candidate
 // discarded, the lock released, and the first error is thrown.
-import { countChange, emptyConfig, ENTRY_KINDS, entryKey, stableJson, type DeviceChange, type DeviceConfig, type EntryKind } from '../../model/device-config.ts';
+import { countChange, emptyConfig, ENTRY_KINDS, entryKey, sameJson, type DeviceChange, type DeviceConfig, type EntryKind } from '../../model/device-config.ts';
 import * as caps from './capabilities.ts';
 import type { Dialect } from './dialects/registry.ts';
 import { notRenderedKinds } from './dialects/dialect.ts';
@@ -152,8 +152,8 @@ export function readBackProblems(got: DeviceConfig, change: DeviceChange, skip: 
   for (const kind of ENTRY_KINDS) {
     if (skip.includes(kind)) continue;
     const key = entryKey[kind] as (e: unknown) => string;
-    const have = new Map((got[kind] as unknown[]).map((e) => [key(e), stableJson(e)]));
-    for (const e of change.merge[kind] as unknown[]) if (have.get(key(e)) !== stableJson(e)) out.push(`${kind} ${key(e)} missing or different`);
+    const have = new Map((got[kind] as unknown[]).map((e) => [key(e), e]));
+    for (const e of change.merge[kind] as unknown[]) if (!have.has(key(e)) || !sameJson(have.get(key(e)), e)) out.push(`${kind} ${key(e)} missing or different`);
     for (const e of change.remove[kind] as unknown[]) if (have.has(key(e))) out.push(`${kind} ${key(e)} still present`);
   }
   return out;
