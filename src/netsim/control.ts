@@ -95,8 +95,7 @@ async function handle(fleet: Fleet, req: IncomingMessage, onShutdown: () => void
       const ds = url.searchParams.get('datastore') ?? 'running';
       if (ds !== 'running' && ds !== 'candidate') throw new NvoError('invalid-input', `datastore: must be running or candidate, got '${ds}'`, [{ field: 'datastore', reason: 'must be running or candidate' }]);
       const d = fleet.device(port);
-      const store = ds === 'running' ? d.running : d.candidate;
-      return { status: 200, type: 'application/xml', body: new XMLSerializer().serializeToString(store) };
+      return { status: 200, type: 'application/xml', body: d.read(ds, (store) => new XMLSerializer().serializeToString(store)) };
     }
     case 'POST /shutdown':
       setImmediate(onShutdown);

@@ -2,10 +2,11 @@
 // commit of RFC 6241 §8.4, a commit that takes as long as the device is told to, and the faults
 // injected through the control channel. Sessions (session.ts) call in; nothing here knows SSH.
 import type { Element } from '@xmldom/xmldom';
+import { ChangeLog } from './change-log.ts';
 import { DeviceError, deviceError, type RpcErrorSpec } from './device-error.ts';
 import { applyEdit, type DefaultOperation, type ErrorOption } from './edit-config.ts';
-import { cloneStore, newDatastore } from './tree.ts';
-import { validateStore } from './validate.ts';
+import { newDatastore } from './tree.ts';
+import { validateChanges, validateStore } from './validate.ts';
 
 export type Datastore = 'running' | 'candidate';
 export type TestOption = 'test-then-set' | 'set' | 'test-only';
@@ -32,7 +33,10 @@ export interface CommitRequest {
 }
 
 interface PendingConfirm {
-  rollbackTo: Element;
+  /** From the state to roll back to up to running: undone, they roll back. */
+  changes: ChangeLog;
+  /** That state passed the YANG checks. */
+  checked: boolean;
   /** The session that must confirm; null once <persist> lets any session do it. */
   sessionId: number | null;
   persist?: string;
@@ -42,14 +46,15 @@ interface PendingConfirm {
 
 export const DEFAULT_REFUSAL: RpcErrorSpec = { type: 'application', tag: 'operation-failed', message: 'commit refused (netsim failure injection)' };
 
-// Copy on write: a datastore tree is never changed once running, the candidate or a confirmed
-// commit's rollback point holds it. The candidate is running itself until an edit makes it a copy
-// of its own; commit hands that copy to running, discard and unlock drop it. So a sync costs one
-// copy of the configuration (the edit's), not one per discard, commit and unlock.
+// One tree, the candidate (the newest state), and change logs back from it (change-log.ts):
+// running is the candidate minus `uncommitted`, a confirmed commit's rollback point is running
+// minus that commit's changes. An edit changes the tree in place and logs it; discard, unlock,
+// a failed edit and a rollback undo logs; commit only moves the log. A sync so costs what it
+// changes, not a copy of the configuration (a gateway's holds tens of thousands of entries).
 export class Device {
-  running = newDatastore();
-  /** The candidate's own tree once edited since the last commit or discard; null: it is running. */
-  private edited: Element | null = null;
+  private readonly tree = newDatastore();
+  /** Running → candidate: the edits since the last commit or discard. */
+  private uncommitted = new ChangeLog();
   /** The session whose uncommitted changes are in the candidate (0 once that session is gone). */
   candidateDirtyBy: number | null = null;
   readonly locks: Record<Datastore, number | null> = { running: null, candidate: null };
@@ -57,8 +62,8 @@ export class Device {
   confirmed: PendingConfirm | null = null;
   readonly faults = { refuseCommit: [] as RpcErrorSpec[], dropSession: 0 };
   readonly stats = { sessions: 0, rpcs: 0, commits: 0, rollbacks: 0, refused: 0, dropped: 0 };
-  /** Trees that passed the YANG checks: unchanged since (copy on write), they need no second look at commit. */
-  private readonly checked = new WeakSet<Element>();
+  /** The state passed the YANG checks: unchanged since, it needs no second look (at commit, at the next edit). */
+  private checked = { running: true, candidate: true };
   private nextSessionId = 1;
   private commitQueue: Promise<unknown> = Promise.resolve();
 
@@ -67,9 +72,15 @@ export class Device {
     readonly settings: DeviceSettings,
   ) {}
 
-  /** Read only: it may be the running tree. */
-  get candidate(): Element {
-    return this.edited ?? this.running;
+  /** `fn` reads a datastore's tree (it must not change it, nor keep it past its return). */
+  read<T>(ds: Datastore, fn: (store: Element) => T): T {
+    if (ds === 'candidate' || this.uncommitted.empty) return fn(this.tree);
+    this.uncommitted.undoAll();
+    try {
+      return fn(this.tree);
+    } finally {
+      this.uncommitted.redoAll();
+    }
   }
 
   openSession(make: (id: number) => SessionHandle): SessionHandle {
@@ -113,18 +124,30 @@ export class Device {
 
   editConfig(sid: number, config: Element, o: { defaultOperation: DefaultOperation; testOption: TestOption; errorOption: ErrorOption }): void {
     this.writable('candidate', sid);
-    const work = cloneStore(this.candidate);
-    const errors = applyEdit(work, config, { defaultOperation: o.defaultOperation, errorOption: o.errorOption, checks: this.settings.checks });
+    const log = new ChangeLog();
+    const undo = (err: unknown): never => {
+      log.undoAll();
+      throw err;
+    };
+    let errors: RpcErrorSpec[] = [];
+    try {
+      errors = applyEdit(this.tree, config, { defaultOperation: o.defaultOperation, errorOption: o.errorOption, checks: this.settings.checks }, log);
+    } catch (err) {
+      undo(err);
+    }
     // RFC 6241 §7.2: test-then-set (the default with :validate) sets nothing when any check
     // fails; only test-option "set" leaves the part before a stop-on-error in place.
-    if (errors.length && (o.errorOption === 'rollback-on-error' || o.testOption !== 'set')) throw new DeviceError(...errors);
+    if (errors.length && (o.errorOption === 'rollback-on-error' || o.testOption !== 'set')) undo(new DeviceError(...errors));
+    let checked = false;
     if (o.testOption !== 'set' && this.settings.checks) {
-      const invalid = validateStore(work);
-      if (invalid.length) throw new DeviceError(...invalid);
-      this.checked.add(work);
+      const invalid = this.checked.candidate ? validateChanges(this.tree, log) : validateStore(this.tree);
+      if (invalid.length) undo(new DeviceError(...invalid));
+      checked = true;
     }
-    if (o.testOption !== 'test-only') {
-      this.edited = work;
+    if (o.testOption === 'test-only') log.undoAll();
+    else {
+      this.uncommitted.concat(log);
+      this.checked.candidate = checked;
       this.candidateDirtyBy = sid;
     }
     if (errors.length) throw new DeviceError(...errors);
@@ -136,17 +159,25 @@ export class Device {
   }
 
   private discard(): void {
-    this.edited = null;
+    this.uncommitted.undoAll();
+    this.uncommitted = new ChangeLog();
+    this.checked.candidate = this.checked.running;
     this.candidateDirtyBy = null;
   }
 
+  /** A datastore, or a configuration given inline (a tree of its own). */
   validate(source: Datastore | Element): void {
     if (!this.settings.checks) return;
-    const store = source === 'running' ? this.running : source === 'candidate' ? this.candidate : source;
-    if (this.checked.has(store)) return;
-    const errors = validateStore(store);
+    if (typeof source !== 'string') {
+      const errors = validateStore(source);
+      if (errors.length) throw new DeviceError(...errors);
+      return;
+    }
+    if (this.checked[source]) return;
+    const errors = this.read(source, validateStore);
     if (errors.length) throw new DeviceError(...errors);
-    this.checked.add(store);
+    this.checked[source] = true;
+    if (this.uncommitted.empty) this.checked = { running: true, candidate: true };
   }
 
   /** RFC 6241 §8.3.4.1 commit and §8.4.5.1 its confirmed forms; one commit at a time per device. */
@@ -166,8 +197,10 @@ export class Device {
       if (pending) clearTimeout(pending.timer);
       if (r.confirmed) {
         const timeoutS = r.confirmTimeoutS ?? 600; // RFC 6241 §8.4.5.1 default
+        if (pending) pending.changes.concat(this.uncommitted);
         this.confirmed = {
-          rollbackTo: pending ? pending.rollbackTo : this.running,
+          changes: pending ? pending.changes : this.uncommitted,
+          checked: pending ? pending.checked : this.checked.running,
           sessionId: r.persist !== undefined ? null : sid,
           persist: r.persist,
           deadline: Date.now() + timeoutS * 1000,
@@ -175,8 +208,8 @@ export class Device {
         };
         this.confirmed.timer.unref();
       } else this.confirmed = null;
-      this.running = this.candidate;
-      this.edited = null;
+      this.uncommitted = new ChangeLog();
+      this.checked.running = this.checked.candidate;
       this.candidateDirtyBy = null;
       this.stats.commits++;
     });
@@ -210,8 +243,10 @@ export class Device {
     if (!p) return;
     clearTimeout(p.timer);
     this.confirmed = null;
-    this.running = p.rollbackTo;
-    this.edited = null;
+    this.uncommitted.undoAll();
+    p.changes.undoAll();
+    this.uncommitted = new ChangeLog();
+    this.checked = { running: p.checked, candidate: p.checked };
     this.candidateDirtyBy = null;
     this.stats.rollbacks++;
   }

@@ -1,9 +1,10 @@
 // RFC 6241 §7.2 <edit-config> applied to one datastore tree: the operation attribute (merge,
 // replace, create, delete, remove) inherited down the tree from default-operation (merge, replace,
 // none), and error-option deciding whether the first error stops, is skipped, or undoes everything
-// (the caller works on a copy and throws that copy away for rollback-on-error).
+// (every change goes through the caller's change log, which undoes them for rollback-on-error).
 import type { Element } from '@xmldom/xmldom';
 import { NC_NS, children } from '../drivers/netconf/xml.ts';
+import type { ChangeLog } from './change-log.ts';
 import { DeviceError, type RpcErrorSpec } from './device-error.ts';
 import { typeError, type SchemaNode } from './schema.ts';
 import { PathNames, findMatch, importClean, isLeaf, keyValues, keysOf, moduleByNs, schemaOf, value } from './tree.ts';
@@ -23,14 +24,14 @@ export interface EditOptions {
 const CONFIG_PATH = '/nc:rpc/nc:edit-config/nc:config';
 
 /** Applies the children of <config> to `store` in place; returns the errors (none: all applied). */
-export function applyEdit(store: Element, config: Element, o: EditOptions): RpcErrorSpec[] {
-  const e = new Editor(o);
+export function applyEdit(store: Element, config: Element, o: EditOptions, log: ChangeLog): RpcErrorSpec[] {
+  const e = new Editor(o, log);
   try {
     const incoming = children(config);
     if (o.defaultOperation === 'replace') {
       // "completely replaces the configuration in the target datastore" (§7.2): top-level nodes
       // the new configuration does not name go away.
-      for (const old of children(store)) if (!incoming.some((i) => i.localName === old.localName && i.namespaceURI === old.namespaceURI)) store.removeChild(old);
+      for (const old of children(store)) if (!incoming.some((i) => i.localName === old.localName && i.namespaceURI === old.namespaceURI)) log.remove(store, old);
     }
     for (const el of incoming) e.guard(() => e.edit(store, el, o.defaultOperation, undefined, true, CONFIG_PATH));
   } catch (err) {
@@ -43,7 +44,10 @@ export function applyEdit(store: Element, config: Element, o: EditOptions): RpcE
 class Editor {
   readonly errors: RpcErrorSpec[] = [];
   private names = new PathNames();
-  constructor(private o: EditOptions) {}
+  constructor(
+    private o: EditOptions,
+    private log: ChangeLog,
+  ) {}
 
   guard(fn: () => void): void {
     try {
@@ -74,29 +78,27 @@ class Editor {
     switch (op) {
       case 'create':
         if (existing) this.fail({ type: 'application', tag: 'data-exists', path: here, message: `${inc.localName} already exists`, info: { 'bad-element': inc.localName ?? '' } });
-        parent.appendChild(importClean(parent, inc));
+        this.log.append(parent, importClean(parent, inc));
         return;
       case 'replace': {
         const copy = importClean(parent, inc);
-        if (existing) parent.replaceChild(copy, existing);
-        else parent.appendChild(copy);
+        if (existing) this.log.replace(parent, copy, existing);
+        else this.log.append(parent, copy);
         return;
       }
       case 'delete':
         if (!existing) this.fail({ type: 'application', tag: 'data-missing', path: here, message: `${inc.localName} does not exist`, info: { 'bad-element': inc.localName ?? '' } });
-        parent.removeChild(existing);
+        this.log.remove(parent, existing);
         return;
       case 'remove':
-        if (existing) parent.removeChild(existing);
+        if (existing) this.log.remove(parent, existing);
         return;
     }
     // merge or none
     if (isLeaf(inc)) {
       if (op === 'none') return;
-      if (existing) {
-        while (existing.firstChild) existing.removeChild(existing.firstChild);
-        if (value(inc)) existing.appendChild(existing.ownerDocument!.createTextNode(value(inc)));
-      } else parent.appendChild(importClean(parent, inc));
+      if (existing) this.log.setValue(existing, value(inc));
+      else this.log.append(parent, importClean(parent, inc));
       return;
     }
     let target = existing;
@@ -105,14 +107,14 @@ class Editor {
       target = parent.ownerDocument!.importNode(inc, false) as Element;
       target.removeAttributeNS(NC_NS, 'operation');
       if (Array.isArray(keys)) for (const k of children(inc).filter((c) => keys.includes(c.localName ?? ''))) target.appendChild(importClean(target, k));
-      parent.appendChild(target);
+      this.log.append(parent, target);
     }
     for (const c of children(inc)) this.guard(() => this.edit(target, c, op, sn, false, here));
     // A node created only as the way to a delete/remove (or under default-operation none) that
     // ended up holding nothing but its keys was never asked for: take it away again.
     const nonKey = children(inc).filter((c) => !(Array.isArray(keys) && keys.includes(c.localName ?? '')));
     const onlyRemovals = nonKey.length > 0 && nonKey.every((c) => ['delete', 'remove'].includes(c.getAttributeNS(NC_NS, 'operation') ?? ''));
-    if (!existing && (op === 'none' || onlyRemovals) && children(target).length <= (Array.isArray(keys) ? keys.length : 0)) parent.removeChild(target);
+    if (!existing && (op === 'none' || onlyRemovals) && children(target).length <= (Array.isArray(keys) ? keys.length : 0)) this.log.remove(parent, target);
   }
 
   // Element names and values are checked as they arrive, as a device's parser would (RFC 7950 §8.3.1);

@@ -7,6 +7,7 @@ import { deviceError } from './device-error.ts';
 import type { Datastore, Device, TestOption } from './device.ts';
 import type { DefaultOperation, ErrorOption } from './edit-config.ts';
 import { selectChildren } from './subtree-filter.ts';
+import { newDatastore } from './tree.ts';
 
 export interface RpcContext {
   device: Device;
@@ -58,10 +59,10 @@ function sessionIdOf(op: Element, name: string): number {
 }
 
 const handlers: Record<string, Handler> = {
-  get: (op, c) => data(c.device.running, op),
+  get: (op, c) => c.device.read('running', (store) => data(store, op)),
   'get-config': (op, c) => {
     const source = datastore(op, 'source', ['running', 'candidate']);
-    return data(source === 'running' ? c.device.running : c.device.candidate, op);
+    return c.device.read(source, (store) => data(store, op));
   },
   'edit-config': (op, c) => {
     datastore(op, 'target', ['candidate']);
@@ -81,7 +82,7 @@ const handlers: Record<string, Handler> = {
     const src = child(op, 'source');
     const inline = src && child(src, 'config');
     if (inline) {
-      const store = c.device.running.ownerDocument!.createElementNS(NC_NS, 'data');
+      const store = newDatastore();
       for (const n of children(inline)) store.appendChild(store.ownerDocument!.importNode(n, true));
       return c.device.validate(store);
     }

@@ -5,6 +5,7 @@ import { DOMImplementation, type Document, type Element, type Node } from '@xmld
 import { NC_NS, children } from '../drivers/netconf/xml.ts';
 import { MODULES } from './nvo3-lab.ts';
 import { childSchema, type Module, type SchemaNode } from './schema.ts';
+import { findKeyed, leafValue } from './sibling-index.ts';
 
 export const moduleByNs = new Map<string, Module>(MODULES.map((m) => [m.namespace, m]));
 
@@ -15,12 +16,7 @@ export function newDatastore(): Element {
 
 export const isLeaf = (el: Element) => children(el).length === 0;
 // A leaf holds one text node; textContent would walk the subtree for it (a hot path: every key compare).
-export function value(el: Element): string {
-  const f = el.firstChild;
-  if (!f) return '';
-  if (f.nodeType === 3 && !f.nextSibling) return (f.nodeValue ?? '').trim();
-  return (el.textContent ?? '').trim();
-}
+export const value = leafValue;
 
 /** The schema node of `el`, given its parent's (undefined at the top of a datastore). */
 export function schemaOf(el: Element, parent: SchemaNode | undefined, top: boolean): SchemaNode | undefined {
@@ -49,16 +45,15 @@ export function keyValues(el: Element, keys: string[]): (string | undefined)[] {
 }
 
 /** The sibling in `parent` that is the same data node as `el`. */
-// One pass over the siblings, stopping at the first key that differs: a gateway's list has thousands.
+// A list entry or a named node is looked up in the sibling index (a gateway's list has tens of
+// thousands); a leaf-list entry by one pass over the siblings.
 export function findMatch(parent: Element, el: Element, keys: string[] | 'leaf-list' | null): Element | undefined {
-  const want = keys === 'leaf-list' ? [value(el)] : keys ? keyValues(el, keys) : [];
+  if (keys !== 'leaf-list') return findKeyed(parent, el.namespaceURI, el.localName ?? '', keys ?? [], keys ? keyValues(el, keys) : []);
+  const want = value(el);
   for (let n: Node | null = parent.firstChild; n; n = n.nextSibling) {
     if (n.nodeType !== 1) continue;
     const c = n as Element;
-    if (c.localName !== el.localName || c.namespaceURI !== el.namespaceURI) continue;
-    if (keys === 'leaf-list') {
-      if (value(c) === want[0]) return c;
-    } else if (!keys || keys.every((k, i) => keyValue(c, k) === want[i])) return c;
+    if (c.localName === el.localName && c.namespaceURI === el.namespaceURI && value(c) === want) return c;
   }
   return undefined;
 }
@@ -114,7 +109,6 @@ function clean(el: Element): void {
   }
 }
 
-export const cloneStore = (root: Element): Element => deepCopy(root);
 
 // Built with the document's factory methods: xmldom's generic cloneNode copies every own property
 // of every node (2.5× slower on a 3,000-entry store). A datastore holds only elements and text
