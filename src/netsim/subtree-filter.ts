@@ -3,6 +3,7 @@
 // recurse. A filter with only content-match nodes selects the whole sibling set (§6.4.5).
 import type { Element } from '@xmldom/xmldom';
 import { children } from '../drivers/netconf/xml.ts';
+import { lookupIndexed } from './sibling-index.ts';
 import { deepCopy, isLeaf, value } from './tree.ts';
 
 // A filter element without a namespace matches any namespace.
@@ -21,6 +22,10 @@ function select(data: Element, filter: Element[]): Element[] | null {
   if (all.length === 0) return contentMatch.length ? dataChildren.map((d) => deepCopy(d)) : [];
   const byKey = keySelectors(all);
   const others = all.filter((f) => !byKey.filters.has(f));
+  if (!contentMatch.length && !others.length) {
+    const found = byKey.lookUp(data);
+    if (found) return found;
+  }
   const out: Element[] = [];
   for (const d of dataChildren) {
     if (contentMatch.some((cm) => sameName(d, cm)) || byKey.selects(d)) {
@@ -56,7 +61,9 @@ function select(data: Element, filter: Element[]): Element[] | null {
 // values, and each data node is looked up once per (name, leaf names) group. Same result as the
 // general path (§6.2.5: all content-match nodes equal → the whole entry), without a namespace-less
 // filter element (it matches any namespace), which stays on the general path.
-function keySelectors(filters: Element[]): { filters: Set<Element>; selects: (d: Element) => boolean } {
+// When they are all there is at a level, the sibling index finds the entries without a pass over
+// the data (a gateway's list has tens of thousands); the answer keeps document order.
+function keySelectors(filters: Element[]): { filters: Set<Element>; selects: (d: Element) => boolean; lookUp: (data: Element) => Element[] | null } {
   const groups = new Map<string, { name: string; ns: string; leaves: string[]; values: Set<string> }>();
   const picked = new Set<Element>();
   for (const f of filters) {
@@ -72,15 +79,25 @@ function keySelectors(filters: Element[]): { filters: Set<Element>; selects: (d:
     picked.add(f);
   }
   const list = [...groups.values()];
+  const inGroup = (g: (typeof list)[number], d: Element) => {
+    if (d.localName !== g.name || d.namespaceURI !== g.ns) return false;
+    const kids = children(d);
+    const vals = g.leaves.map((l) => kids.find((k) => k.localName === l && k.namespaceURI === g.ns));
+    return vals.every((v) => v && isLeaf(v)) && g.values.has(JSON.stringify(vals.map((v) => value(v!))));
+  };
   return {
     filters: picked,
-    selects: (d) =>
-      list.some((g) => {
-        if (d.localName !== g.name || d.namespaceURI !== g.ns) return false;
-        const kids = children(d);
-        const vals = g.leaves.map((l) => kids.find((k) => k.localName === l && k.namespaceURI === g.ns));
-        return vals.every((v) => v && isLeaf(v)) && g.values.has(JSON.stringify(vals.map((v) => value(v!))));
-      }),
+    selects: (d) => list.some((g) => inGroup(g, d)),
+    lookUp: (data) => {
+      const found: { el: Element; order: number }[] = [];
+      for (const g of list) {
+        const hits = lookupIndexed(data, g.ns, g.name, g.leaves, [...g.values].map((v) => JSON.parse(v) as string[]));
+        if (!hits) return null;
+        // the index finds by the leaves' values; the filter also wants them to be leaves
+        found.push(...hits.filter((h) => inGroup(g, h.el)));
+      }
+      return found.sort((a, b) => a.order - b.order).map((h) => deepCopy(h.el));
+    },
   };
 }
 
