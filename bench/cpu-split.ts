@@ -1,7 +1,8 @@
 // Where provisioning's CPU goes: the bench stack (netsim, network proxy, tenant proxy, agents in
 // this process, Redis) under the same closed-loop INVITE load as `npm run bench`, and for each
 // process the CPU milliseconds it spent per VM (utime+stime from /proc). `npm run bench:cpu`
-// (BENCH_VMS, BENCH_AGENTS, BENCH_WORKERS to change the sizes; BENCH_CPU_PROF=DIR for V8 profiles).
+// (BENCH_VMS, BENCH_AGENTS, BENCH_IN_FLIGHT, BENCH_WORKERS, BENCH_WORKER_PROCESSES to change the sizes; BENCH_CPU_PROF=DIR for
+// V8 profiles).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
@@ -10,6 +11,7 @@ import { startStack } from './suite/stack.ts';
 
 const VMS = Number(process.env.BENCH_VMS ?? 3000);
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 500);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? AGENTS);
 const TICK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
 function cpuMs(pid: number): number {
@@ -33,17 +35,17 @@ async function redisCalls(redis: Redis): Promise<Map<string, number>> {
   return new Map([...info.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
 }
 
-const s = await startStack({ agents: AGENTS, processes: 1, commitDelayMs: 200, workers: Number(process.env.BENCH_WORKERS ?? 1), basePort: 30_000 + Math.floor(Math.random() * 10_000) });
+const s = await startStack({ agents: AGENTS, processes: 1, commitDelayMs: 200, workers: Number(process.env.BENCH_WORKERS ?? 1), workerProcesses: Number(process.env.BENCH_WORKER_PROCESSES ?? 0), basePort: 30_000 + Math.floor(Math.random() * 10_000) });
 try {
   const procs = [...s.pids, { role: 'bench (agents)', pid: process.pid }, ...(redisPid() ? [{ role: 'redis', pid: redisPid()! }] : [])];
   // warm-up: a tenth of the VMs, outside the figures
-  await inviteVms(s, Math.floor(VMS / 10), { salt: 1 });
+  await inviteVms(s, Math.floor(VMS / 10), { salt: 1, inFlight: IN_FLIGHT });
   const before = procs.map((p) => cpuMs(p.pid));
   const calls0 = await redisCalls(s.inventory.redis);
-  const r = await inviteVms(s, VMS, { salt: 2 });
+  const r = await inviteVms(s, VMS, { salt: 2, inFlight: IN_FLIGHT });
   const used = procs.map((p, i) => cpuMs(p.pid) - before[i]!);
   const calls1 = await redisCalls(s.inventory.redis);
-  console.log(`${r.vms} VMs in ${r.seconds.toFixed(1)} s = ${r.vmsPerSecond.toFixed(0)} VMs/s, p50 ${r.p50ms.toFixed(0)} ms, p99 ${r.p99ms.toFixed(0)} ms, failed ${r.failed}`);
+  console.log(`${r.vms} VMs in ${r.seconds.toFixed(1)} s = ${r.vmsPerSecond.toFixed(0)} VMs/s, p50 ${r.p50ms.toFixed(0)} ms, p99 ${r.p99ms.toFixed(0)} ms (INVITE→183 queued p50 ${r.queuedP50ms.toFixed(0)} ms, p99 ${r.queuedP99ms.toFixed(0)} ms), failed ${r.failed}${r.firstFailure ? ` (${r.firstFailure})` : ""}`);
   const wall = r.seconds * 1000;
   for (const [i, p] of procs.entries()) console.log(`${p.role.padEnd(16)} ${(used[i]! / r.vms).toFixed(2).padStart(6)} ms/VM  ${((100 * used[i]!) / wall).toFixed(0).padStart(4)} % of a core`);
   const total = used.reduce((a, b) => a + b, 0);

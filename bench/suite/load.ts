@@ -1,6 +1,6 @@
 // The VM load of `npm run bench`: N INVITEs (one VM each, a MAC of its own) from the stack's agents,
-// a closed loop with one INVITE in flight per agent, VM i on agent i mod agents in that agent's
-// tenant. The sessions stay up (no BYE): the figures are for provisioning, and memory grows with them.
+// a closed loop with one INVITE in flight per agent (inFlight: more, spread over the agents), VM i on
+// agent i mod agents in that agent's tenant. The sessions stay up (no BYE): the figures are for provisioning, and memory grows with them.
 import { performance } from 'node:perf_hooks';
 import type { Stack } from './stack.ts';
 import { tenantOf } from './stack.ts';
@@ -37,7 +37,7 @@ export async function inviteVms(s: Stack, n: number, o: { start?: number; salt?:
   let failed = 0;
   let firstFailure: string | undefined;
   const agents = s.agents.length;
-  const slots = Math.min(o.inFlight ?? agents, agents, n);
+  const slots = Math.min(o.inFlight ?? agents, n);
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: slots }, async () => {

@@ -27,6 +27,8 @@ export interface StackOptions {
   commitDelayMs: number | null;
   coalesce?: boolean;
   workers?: number;
+  /** Sync workers as processes of their own (`nvo worker`) instead of inside the network proxies. */
+  workerProcesses?: number;
   basePort: number;
 }
 
@@ -134,6 +136,35 @@ async function startProxy(args: string[], port: number, env: NodeJS.ProcessEnv):
 
 const inspectors = new WeakMap<ChildProcess, string>();
 
+/** Spawns `nvo worker` and resolves once it says it runs (it listens on no port). */
+async function startWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+  const child = spawn(process.execPath, [...prof, '--inspect=127.0.0.1:0', NVO, 'worker', '--concurrency', '32', '--check-interval', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  let err = '';
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`nvo worker did not start within 60 s: ${err}`));
+    }, 60_000);
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`nvo worker exited ${code}: ${err}`));
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      err = (err + d.toString()).slice(-2000);
+      const url = /Debugger listening on (ws:\/\/\S+)/.exec(err)?.[1];
+      if (url && !inspectors.has(child)) inspectors.set(child, url);
+      if (/sync worker \d+ running/.test(err)) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+  return child;
+}
+
 async function stopChild(c: ChildProcess): Promise<void> {
   if (c.exitCode !== null) return;
   const exited = new Promise<void>((res) => c.once('exit', () => res()));
@@ -179,7 +210,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         listen: { host: '127.0.0.1', port: await freePort() },
         secret,
         ...(o.processes > 1 ? { devices: devs } : {}),
-        sync: o.commitDelayMs === null ? { mode: 'memory' } : { mode: 'bullmq', workers: o.workers ?? 1, concurrency: 32 },
+        sync: o.commitDelayMs === null ? { mode: 'memory' } : { mode: 'bullmq', workers: o.workerProcesses ? 0 : (o.workers ?? 1), concurrency: 32 },
         deadlineSeconds: 300,
       };
       const file = join(dir, `${id}.json`);
@@ -188,6 +219,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       const port = cfg.listen.port;
       nps.push({ id, url: `ws://127.0.0.1:${port}`, secret, pods: pods.map((i) => `pod${i}`) });
     }
+    for (let w = 0; w < (o.workerProcesses ?? 0); w++) children.push(await startWorker(env));
     const tpUrls: string[] = [];
     for (let p = 0; p < o.processes; p++) {
       const file = join(dir, `tp${p + 1}.json`);
@@ -208,7 +240,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         if (r.status !== 200) throw new Error(`REGISTER: ${r.status} ${r.reason}`);
       }));
     }
-    const roles = [...(o.commitDelayMs !== null ? ['netsim'] : []), ...Array.from({ length: o.processes }, () => 'network-proxy'), ...Array.from({ length: o.processes }, () => 'tenant-proxy')];
+    const many = (n: number, role: string) => Array.from({ length: n }, () => role);
+    const roles = [...(o.commitDelayMs !== null ? ['netsim'] : []), ...many(o.processes, 'network-proxy'), ...many(o.workerProcesses ?? 0, 'worker'), ...many(o.processes, 'tenant-proxy')];
     return { prefix, agents, pids: children.map((c, i) => ({ role: roles[i]!, pid: c.pid!, inspector: inspectors.get(c) })), inventory, close };
   } catch (e) {
     await close();
