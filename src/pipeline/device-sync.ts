@@ -20,7 +20,7 @@ import type { DriverRegistry } from './driver-registry.ts';
 import { isolate } from './isolate.ts';
 import * as m from './metrics.ts';
 import type { SyncRecords } from './sync-records.ts';
-import { readSnapshot, targetOf, unionOf, type Contribution, type SyncSnapshot } from './sync-snapshot.ts';
+import { pendingOf, readFullSnapshot, readSnapshot, settledOf, targetOf, unionOf, type Contribution, type SyncSnapshot } from './sync-snapshot.ts';
 
 export interface SyncDeps {
   redis: Redis;
@@ -52,7 +52,8 @@ export class DeviceRefusedError extends NvoError {}
 export async function syncDevice(deps: SyncDeps, device: string, lease: DeviceLease, opts: { repair?: boolean } = {}): Promise<SyncOutcome> {
   const { store, records } = deps;
   const log = deps.log.child({ device, fence: lease.token });
-  const snap = await readSnapshot(deps.redis, deps.k, device);
+  // A repair compares with every contribution: no delta read.
+  const snap = await (opts.repair ? readFullSnapshot : readSnapshot)(deps.redis, deps.k, device);
   await records.dropRefusals(device, snap.staleQuarantine);
   const outcome: SyncOutcome = { device, revision: snap.revision, commits: 0, coalesced: Math.max(0, snap.revision - snap.applied.revision), refused: [], drift: false };
 
@@ -131,21 +132,15 @@ export async function syncDevice(deps: SyncDeps, device: string, lease: DeviceLe
 
 /** What the next sync brings the device to, and at which revision: the same code for `nvo device diff`. */
 export function planSync(snap: SyncSnapshot, coalesce = true): { target: DeviceConfig; revision: number; candidates: Contribution[] } {
-  return coalesce ? { target: targetOf(snap), revision: snap.revision, candidates: pending(snap) } : oneStep(snap);
-}
-
-/** Contributions written since the last applied revision and not refused: what this sync adds. */
-function pending(s: SyncSnapshot) {
-  return s.contributions.filter((c) => c.seq > s.applied.revision && !s.quarantine.has(c.owner));
+  return coalesce ? { target: targetOf(snap), revision: snap.revision, candidates: pendingOf(snap) } : oneStep(snap);
 }
 
 /** Baseline mode: everything settled plus the oldest pending contribution, recorded at the revision just before the next one. */
 function oneStep(s: SyncSnapshot) {
-  const todo = pending(s);
-  const settled = s.contributions.filter((c) => c.seq <= s.applied.revision && !s.quarantine.has(c.owner));
+  const todo = pendingOf(s);
   const first = todo.slice(0, 1);
   const next = todo[1];
-  return { target: unionOf([...settled, ...first]), revision: next ? next.seq - 1 : s.revision, candidates: first };
+  return { target: unionOf(first, settledOf(s)), revision: next ? next.seq - 1 : s.revision, candidates: first };
 }
 
 async function failWhole(deps: SyncDeps, snap: SyncSnapshot, words: { code: string; message: string; details: Record<string, unknown> }): Promise<void> {

@@ -8,7 +8,7 @@ import type { Device } from '../model/device.ts';
 import { diffConfig, isEmptyChange, type DeviceConfig } from '../model/device-config.ts';
 import { deviceWords, isTransient, type DeviceDriver } from './device-driver.ts';
 import type { DeviceLease } from './device-lock.ts';
-import { unionOf, type Contribution, type Refusal, type SyncSnapshot } from './sync-snapshot.ts';
+import { pendingOf, settledOf, unionOf, type Contribution, type Refusal, type SyncSnapshot } from './sync-snapshot.ts';
 
 export interface IsolateInput {
   driver: DeviceDriver;
@@ -32,8 +32,7 @@ export interface IsolateResult {
 
 export async function isolate(i: IsolateInput): Promise<IsolateResult> {
   const { snap } = i;
-  const candidates = snap.contributions.filter((c) => c.seq > snap.applied.revision && !snap.quarantine.has(c.owner));
-  const settled = snap.contributions.filter((c) => c.seq <= snap.applied.revision && !snap.quarantine.has(c.owner));
+  const candidates = pendingOf(snap);
   const res: IsolateResult = { config: i.base, commits: 0, refused: new Map() };
 
   const apply = async (from: DeviceConfig, to: DeviceConfig): Promise<unknown> => {
@@ -54,7 +53,7 @@ export async function isolate(i: IsolateInput): Promise<IsolateResult> {
     res.refused.set(c.owner, { seq: c.seq, device: snap.device, code: w.code, message: w.message, details: w.details, at: new Date().toISOString() });
   };
 
-  const baseline = unionOf(settled);
+  const baseline = settledOf(snap);
   const removalsEmpty = isEmptyChange(diffConfig(i.base, baseline));
   if (i.driver.isolation === false) {
     // No trial commits: blame needs no commit only when one new owner and nothing else was in the batch.

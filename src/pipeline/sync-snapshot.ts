@@ -1,7 +1,13 @@
-// Everything one sync needs about a device, read in one MULTI so the parts agree: each owner's
+// Everything one sync needs about a device, read at once so the parts agree: each owner's
 // contribution with the revision (seq) that wrote it, the desired revision, what was last applied, and
 // the contributions the device refused (quarantine). The union is DeviceStateStore's rule: fragments
 // in seq order, a newer one wins a key conflict.
+//
+// The applied configuration is the union of every contribution up to the applied revision (a sync
+// records exactly its target). So while nothing was removed or rewritten since (reshapedRev) and
+// nothing is refused, the next target is that configuration plus the newer contributions: the delta
+// read fetches only those, and a sync costs what changed, not every session the device serves.
+// Otherwise — or for an index written before it existed (its size differs) — every contribution is read.
 import type { Redis } from 'ioredis';
 import { emptyConfig, type DeviceConfig } from '../model/device-config.ts';
 import { unionConfigs } from '../store/device-state.ts';
@@ -32,9 +38,44 @@ export interface SyncSnapshot {
   quarantine: Map<string, Refusal>;
   /** Quarantine entries whose owner is gone or rewrote its contribution: to be deleted. */
   staleQuarantine: string[];
+  /** Set by the delta read: `contributions` holds only those newer than the applied revision, and
+   *  this is the union of the others (the applied configuration). */
+  settled?: DeviceConfig;
 }
 
+// KEYS: contrib hash, state hash, quarantine hash, seq index. ARGV[1]: the most owners to return.
+// Output: {0} when the delta read does not apply, else {1, desiredRev, appliedRev, applied, owners, fragments}.
+const DELTA_SNAPSHOT = `
+local st = redis.call('HMGET', KEYS[2], 'desiredRev', 'appliedRev', 'applied', 'reshapedRev')
+local applied = tonumber(st[2] or '0')
+if not st[3] or tonumber(st[4] or '0') > applied or redis.call('HLEN', KEYS[3]) > 0 then return {0} end
+if redis.call('ZCARD', KEYS[4]) ~= redis.call('HLEN', KEYS[1]) then return {0} end
+local owners = redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. applied, '+inf', 'LIMIT', 0, tonumber(ARGV[1]) + 1)
+if #owners > tonumber(ARGV[1]) then return {0} end
+local frags = {}
+if #owners > 0 then frags = redis.call('HMGET', KEYS[1], unpack(owners)) end
+return {1, st[1] or '0', st[2] or '0', st[3], owners, frags}
+`;
+
+/** Above this many new contributions the full read is as cheap (and Lua's unpack has a limit). */
+const DELTA_MAX = 2000;
+
 export async function readSnapshot(redis: Redis, k: Keys, device: string): Promise<SyncSnapshot> {
+  const delta = (await redis.eval(DELTA_SNAPSHOT, 4, k.deviceContrib(device), k.deviceState(device), k.syncQuarantine(device), k.deviceContribSeq(device), DELTA_MAX)) as [0] | [1, string, string, string, string[], (string | null)[]];
+  if (delta[0] === 1) {
+    const [, desiredRev, appliedRev, applied, owners, frags] = delta;
+    const contributions = owners
+      .map((owner, i) => ({ owner, raw: frags[i] }))
+      .filter((c): c is { owner: string; raw: string } => c.raw != null)
+      .map(({ owner, raw }) => ({ owner, ...(JSON.parse(raw) as { seq: number; config: DeviceConfig }) }))
+      .sort((a, b) => a.seq - b.seq);
+    const config = JSON.parse(applied) as DeviceConfig;
+    return { device, revision: Number(desiredRev), contributions, applied: { revision: Number(appliedRev), config, present: true }, quarantine: new Map(), staleQuarantine: [], settled: config };
+  }
+  return readFullSnapshot(redis, k, device);
+}
+
+export async function readFullSnapshot(redis: Redis, k: Keys, device: string): Promise<SyncSnapshot> {
   const res = await redis
     .multi()
     .hgetall(k.deviceContrib(device))
@@ -70,7 +111,17 @@ export function unionOf(contributions: readonly Contribution[], base: DeviceConf
   return unionConfigs(contributions.map((c) => c.config), base);
 }
 
+/** Contributions written since the last applied revision and not refused: what a sync adds. */
+export function pendingOf(s: SyncSnapshot): Contribution[] {
+  return s.contributions.filter((c) => c.seq > s.applied.revision && !s.quarantine.has(c.owner));
+}
+
+/** The union of the contributions up to the applied revision, refused ones aside. */
+export function settledOf(s: SyncSnapshot): DeviceConfig {
+  return s.settled ?? unionOf(s.contributions.filter((c) => c.seq <= s.applied.revision && !s.quarantine.has(c.owner)));
+}
+
 /** What the device should have: every contribution the device has not refused. */
 export function targetOf(s: SyncSnapshot): DeviceConfig {
-  return unionOf(s.contributions.filter((c) => !s.quarantine.has(c.owner)));
+  return s.settled ? unionOf(pendingOf(s), s.settled) : unionOf(s.contributions.filter((c) => !s.quarantine.has(c.owner)));
 }

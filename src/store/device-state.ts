@@ -22,9 +22,12 @@ export interface DeviceStatus {
   commits: number;
 }
 
-// Input: KEYS[1] contrib hash, KEYS[2] state hash, KEYS[3] index set
+// Input: KEYS[1] contrib hash, KEYS[2] state hash, KEYS[3] index set, KEYS[4] seq index (owner → seq)
 //        ARGV[1] device id, ARGV[2] owner, ARGV[3] fragment JSON, or '' to remove the owner's fragment
 // Output: the new desired revision (unchanged when removing an owner that had nothing)
+// reshapedRev: the last revision that removed or rewrote a fragment. Until a sync has applied past
+// it, the union cannot be had by adding new fragments to the applied configuration (a removed
+// fragment's entries must go unless another owner has them), and the sync reads every fragment.
 const SET_CONTRIBUTION = `
 if ARGV[3] == '' then
   if redis.call('HDEL', KEYS[1], ARGV[2]) == 0 then
@@ -32,8 +35,14 @@ if ARGV[3] == '' then
   end
 end
 local rev = redis.call('HINCRBY', KEYS[2], 'desiredRev', 1)
-if ARGV[3] ~= '' then
-  redis.call('HSET', KEYS[1], ARGV[2], '{"seq":' .. rev .. ',"config":' .. ARGV[3] .. '}')
+if ARGV[3] == '' then
+  redis.call('ZREM', KEYS[4], ARGV[2])
+  redis.call('HSET', KEYS[2], 'reshapedRev', rev)
+else
+  if redis.call('HSET', KEYS[1], ARGV[2], '{"seq":' .. rev .. ',"config":' .. ARGV[3] .. '}') == 0 then
+    redis.call('HSET', KEYS[2], 'reshapedRev', rev)
+  end
+  redis.call('ZADD', KEYS[4], rev, ARGV[2])
 end
 redis.call('SADD', KEYS[3], ARGV[1])
 return rev
@@ -65,7 +74,7 @@ export class DeviceStateStore {
   /** Sets (or, with null, removes) one owner's fragment of a device's desired state. Returns the new revision. */
   async setContribution(device: string, owner: string, fragment: DeviceConfig | null): Promise<number> {
     const json = fragment ? JSON.stringify(normalizeConfig(fragment)) : '';
-    const rev = await this.redis.eval(SET_CONTRIBUTION, 3, this.k.deviceContrib(device), this.k.deviceState(device), this.k.deviceIndex, device, owner, json);
+    const rev = await this.redis.eval(SET_CONTRIBUTION, 4, this.k.deviceContrib(device), this.k.deviceState(device), this.k.deviceIndex, this.k.deviceContribSeq(device), device, owner, json);
     return Number(rev);
   }
 
@@ -157,7 +166,7 @@ export class DeviceStateStore {
 
   /** Forgets a device's state entirely (the device was deleted from the inventory). */
   async drop(device: string): Promise<void> {
-    await this.redis.multi().del(this.k.deviceContrib(device), this.k.deviceState(device)).srem(this.k.deviceIndex, device).exec();
+    await this.redis.multi().del(this.k.deviceContrib(device), this.k.deviceContribSeq(device), this.k.deviceState(device)).srem(this.k.deviceIndex, device).exec();
   }
 }
 

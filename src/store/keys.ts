@@ -33,7 +33,9 @@ export function keys(prefix: string) {
     groupUsers: (device: string, cid: string) => `${prefix}alloc:group:users:${device}:${cid}`,
     /** Hash owner → {seq, config}: what each session/binding wants on one device. */
     deviceContrib: (device: string) => `${prefix}dev:contrib:${device}`,
-    /** Hash: desiredRev, appliedRev, applied (JSON), lastSyncAt, syncing, lastError, lastCommitAt, commits, reachedAt/reachedVia (the device answered). */
+    /** Sorted set owner → seq of the same contributions: a sync reads only those newer than it applied. */
+    deviceContribSeq: (device: string) => `${prefix}dev:contrib-seq:${device}`,
+    /** Hash: desiredRev, reshapedRev (device-state.ts), appliedRev, applied (JSON), lastSyncAt, syncing, lastError, lastCommitAt, commits, reachedAt/reachedVia (the device answered). */
     deviceState: (device: string) => `${prefix}dev:state:${device}`,
     /** Set of the devices that have any state. */
     deviceIndex: `${prefix}dev:index`,
