@@ -32,7 +32,9 @@ function redisPid(): number | undefined {
 /** Calls per command since Redis started (INFO commandstats): the whole server, so run nothing else. */
 async function redisCalls(redis: Redis): Promise<Map<string, number>> {
   const info = await redis.info('commandstats');
-  return new Map([...info.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
+  const stats = await redis.info('stats');
+  const net = (name: string) => Number(new RegExp(`${name}:(\\d+)`).exec(stats)?.[1] ?? NaN);
+  return new Map([...[...info.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)].map((m) => [m[1]!, Number(m[2])] as const), ['bytes in', net('total_net_input_bytes')], ['bytes out', net('total_net_output_bytes')]]);
 }
 
 const s = await startStack({ agents: AGENTS, processes: 1, commitDelayMs: 200, workers: Number(process.env.BENCH_WORKERS ?? 1), workerProcesses: Number(process.env.BENCH_WORKER_PROCESSES ?? 0), basePort: 30_000 + Math.floor(Math.random() * 10_000) });
@@ -50,6 +52,9 @@ try {
   for (const [i, p] of procs.entries()) console.log(`${p.role.padEnd(16)} ${(used[i]! / r.vms).toFixed(2).padStart(6)} ms/VM  ${((100 * used[i]!) / wall).toFixed(0).padStart(4)} % of a core`);
   const total = used.reduce((a, b) => a + b, 0);
   console.log(`${'total'.padEnd(16)} ${(total / r.vms).toFixed(2).padStart(6)} ms/VM  ${((100 * total) / wall).toFixed(0).padStart(4)} % of a core`);
+  const bytes = (name: string) => ((calls1.get(name) ?? 0) - (calls0.get(name) ?? 0)) / r.vms;
+  console.log(`Redis network per VM: ${(bytes('bytes in') / 1024).toFixed(1)} KiB in, ${(bytes('bytes out') / 1024).toFixed(1)} KiB out`);
+  for (const b of ['bytes in', 'bytes out']) [calls0, calls1].forEach((m) => m.delete(b));
   const perVm = [...calls1].map(([cmd, n]) => [cmd, (n - (calls0.get(cmd) ?? 0)) / r.vms] as const).filter(([, n]) => n >= 0.05).sort((a, b) => b[1] - a[1]);
   console.log(`Redis commands per VM: ${perVm.reduce((a, [, n]) => a + n, 0).toFixed(1)} (${perVm.map(([c, n]) => `${c} ${n.toFixed(1)}`).join(', ')})`);
 } finally {

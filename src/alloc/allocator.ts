@@ -10,6 +10,7 @@ import { NvoError, conflict } from '../errors.ts';
 import type { Keys } from '../store/keys.ts';
 import { cidrAddress, cidrSize, formatRange, intersectRanges, parseCidr, rangesFromStrings, type Cidr, type Range } from '../model/net.ts';
 import { ACQUIRE_KEYED, ACQUIRE_VLAN, RELEASE_KEYED, RELEASE_VLAN } from './scripts.ts';
+import { evalLua } from '../store/lua.ts';
 
 /** One VLAN pool: `pod:<id>` or `dev:<id>`, how to name it to people, and its ranges ("100-199"). */
 export interface VlanPool {
@@ -38,7 +39,7 @@ export class Allocator {
   ) {}
 
   private run(script: string, keys: string[], args: (string | number)[]): Promise<unknown> {
-    return this.redis.eval(script, keys.length, ...keys, ...args);
+    return evalLua(this.redis, script, keys.length, ...keys, ...args);
   }
 
   private poolKeys(pools: readonly string[]): string[] {

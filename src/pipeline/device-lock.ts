@@ -5,6 +5,7 @@
 // are one atomic step.
 import type { Redis } from 'ioredis';
 import type { Keys } from '../store/keys.ts';
+import { evalLua } from '../store/lua.ts';
 
 // Input: KEYS[1] lock, KEYS[2] epoch; ARGV[1] ttl ms
 // Output: the fence token (the new epoch), or 0 when another holder's lock is alive
@@ -55,12 +56,12 @@ export class DeviceLock {
   /** The lease, kept alive every ttl/3 until released; null when another holder has the device. */
   async acquire(device: string): Promise<DeviceLease | null> {
     const lockKey = this.k.syncLock(device);
-    const token = Number(await this.redis.eval(ACQUIRE, 2, lockKey, this.k.syncEpoch(device), this.ttlMs));
+    const token = Number(await evalLua(this.redis, ACQUIRE, 2, lockKey, this.k.syncEpoch(device), this.ttlMs));
     if (!token) return null;
     let held = true;
     const extend = async () => {
       if (!held) return;
-      const ok = Number(await this.redis.eval(EXTEND, 1, lockKey, token, this.ttlMs).catch(() => 1));
+      const ok = Number(await evalLua(this.redis, EXTEND, 1, lockKey, token, this.ttlMs).catch(() => 1));
       if (!ok) held = false;
     };
     const timer = setInterval(() => void extend(), Math.max(100, Math.floor(this.ttlMs / 3)));
@@ -77,7 +78,7 @@ export class DeviceLock {
       },
       release: async () => {
         clearInterval(timer);
-        if (held) await this.redis.eval(RELEASE, 1, lockKey, token);
+        if (held) await evalLua(this.redis, RELEASE, 1, lockKey, token);
         held = false;
       },
     };

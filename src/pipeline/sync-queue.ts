@@ -10,6 +10,7 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Keys } from '../store/keys.ts';
+import { evalLua } from '../store/lua.ts';
 
 export const SYNC_QUEUE = 'device-sync';
 
@@ -65,7 +66,7 @@ export class SyncEnqueuer {
    *  one round trip reads the epoch and whether its job exists — adding it again would be a no-op
    *  (BullMQ ignores an add with a jobId it holds), so only a missing job costs BullMQ's add. */
   async enqueue(device: string, sessionId?: string): Promise<string> {
-    const [epoch, exists] = (await this.redis.eval(EPOCH_JOB, 1, this.k.syncEpoch(device), this.queue.toKey(''), `sync.${device}.`)) as [number, number];
+    const [epoch, exists] = (await evalLua(this.redis, EPOCH_JOB, 1, this.k.syncEpoch(device), this.queue.toKey(''), `sync.${device}.`)) as [number, number];
     const jobId = jobIdFor(device, epoch);
     if (exists) return jobId;
     await this.queue.add('sync', { device, ...(sessionId ? { sessionId } : {}) }, syncJobOptions(jobId, this.retry));
@@ -83,7 +84,7 @@ export class SyncEnqueuer {
       const state = existing ? await existing.getState() : 'missing';
       if (state !== 'completed' && state !== 'failed') return this.enqueue(device, sessionId);
       // Only bump when nobody else did meanwhile.
-      await this.redis.eval(BUMP_IF, 1, this.k.syncEpoch(device), epoch);
+      await evalLua(this.redis, BUMP_IF, 1, this.k.syncEpoch(device), epoch);
     }
     return this.enqueue(device, sessionId);
   }

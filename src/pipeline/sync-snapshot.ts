@@ -12,6 +12,7 @@ import type { Redis } from 'ioredis';
 import { emptyConfig, type DeviceConfig } from '../model/device-config.ts';
 import { unionConfigs } from '../store/device-state.ts';
 import type { Keys } from '../store/keys.ts';
+import { evalLua } from '../store/lua.ts';
 
 export interface Contribution {
   owner: string;
@@ -61,7 +62,7 @@ return {1, st[1] or '0', st[2] or '0', st[3], owners, frags}
 const DELTA_MAX = 2000;
 
 export async function readSnapshot(redis: Redis, k: Keys, device: string): Promise<SyncSnapshot> {
-  const delta = (await redis.eval(DELTA_SNAPSHOT, 4, k.deviceContrib(device), k.deviceState(device), k.syncQuarantine(device), k.deviceContribSeq(device), DELTA_MAX)) as [0] | [1, string, string, string, string[], (string | null)[]];
+  const delta = (await evalLua(redis, DELTA_SNAPSHOT, 4, k.deviceContrib(device), k.deviceState(device), k.syncQuarantine(device), k.deviceContribSeq(device), DELTA_MAX)) as [0] | [1, string, string, string, string[], (string | null)[]];
   if (delta[0] === 1) {
     const [, desiredRev, appliedRev, applied, owners, frags] = delta;
     const contributions = owners

@@ -9,6 +9,7 @@
 import type { Redis } from 'ioredis';
 import { emptyConfig, entryKey, normalizeConfig, type DeviceConfig, ENTRY_KINDS } from '../model/device-config.ts';
 import type { Keys } from './keys.ts';
+import { evalLua } from './lua.ts';
 
 export type SyncState = 'in-sync' | 'pending' | 'syncing' | 'failed';
 
@@ -74,7 +75,7 @@ export class DeviceStateStore {
   /** Sets (or, with null, removes) one owner's fragment of a device's desired state. Returns the new revision. */
   async setContribution(device: string, owner: string, fragment: DeviceConfig | null): Promise<number> {
     const json = fragment ? JSON.stringify(normalizeConfig(fragment)) : '';
-    const rev = await this.redis.eval(SET_CONTRIBUTION, 4, this.k.deviceContrib(device), this.k.deviceState(device), this.k.deviceIndex, this.k.deviceContribSeq(device), device, owner, json);
+    const rev = await evalLua(this.redis, SET_CONTRIBUTION, 4, this.k.deviceContrib(device), this.k.deviceState(device), this.k.deviceIndex, this.k.deviceContribSeq(device), device, owner, json);
     return Number(rev);
   }
 
@@ -111,7 +112,7 @@ export class DeviceStateStore {
   /** Records what the device now has. Publishes `device revision` on the applied channel. */
   async recordApplied(device: string, revision: number, config: DeviceConfig, opts: { committed: boolean; at?: Date }): Promise<boolean> {
     const at = (opts.at ?? new Date()).toISOString();
-    const r = await this.redis.eval(
+    const r = await evalLua(this.redis, 
       RECORD_APPLIED,
       1,
       this.k.deviceState(device),

@@ -8,6 +8,7 @@ import type { Keys } from '../../store/keys.ts';
 import type { Request } from '../protocol/messages.ts';
 import { StatusError } from '../protocol/status.ts';
 import { ALGORITHM, digestMatches } from './digest.ts';
+import { evalLua } from '../../store/lua.ts';
 
 /** The secret of an identity (an hNVE's provisioned secret, or a network proxy's shared secret), or null if unknown. */
 export type SecretLookup = (identity: string) => Promise<string | null>;
@@ -58,7 +59,7 @@ export class Authenticator {
     }
     if (req.auth.nc > MAX_NONCE_COUNT) throw await this.challenge(req, 'nonce used up', true);
     const nonceKey = this.k.msgNonce(req.auth.nonce);
-    const used = Number(await this.redis.eval(USE_NONCE, 2, nonceKey, `${nonceKey}:nc`, req.from, req.auth.nc));
+    const used = Number(await evalLua(this.redis, USE_NONCE, 2, nonceKey, `${nonceKey}:nc`, req.from, req.auth.nc));
     if (used === 1) return req.from;
     if (used === 0) throw await this.challenge(req, 'nonce expired or unknown', true);
     this.log.warn({ from: req.from, method: req.method, tid: req.tid, remote, nonce: req.auth.nonce }, used === -1 ? 'nonce of another identity' : 'nonce count replayed');

@@ -10,6 +10,7 @@
 // exist before any MAC sits behind them (REFER's make-before-break, use case 6).
 import type { Redis } from 'ioredis';
 import type { Keys } from '../../store/keys.ts';
+import { evalLua } from '../../store/lua.ts';
 
 export interface Member {
   mac: string;
@@ -178,29 +179,29 @@ export class Membership {
 
   /** Adds the member; returns the member of another session that holds the MAC instead, if any. */
   async add(cid: string, m: Member): Promise<Member | null> {
-    const r = (await this.redis.eval(ADD, 4, ...this.keys4(cid), m.mac, JSON.stringify(m), m.callId, cid, m.vtep)) as string;
+    const r = (await evalLua(this.redis, ADD, 4, ...this.keys4(cid), m.mac, JSON.stringify(m), m.callId, cid, m.vtep)) as string;
     return r ? (JSON.parse(r) as Member) : null;
   }
 
   /** The session ends: every MAC it holds in the CID goes (its first one and those INFO added). */
   async remove(cid: string, _mac: string, callId: string): Promise<boolean> {
-    return Number(await this.redis.eval(REMOVE, 4, ...this.keys4(cid), callId, cid, '*')) > 0;
+    return Number(await evalLua(this.redis, REMOVE, 4, ...this.keys4(cid), callId, cid, '*')) > 0;
   }
 
   /** INFO delete: these MACs of the session go; MACs of other sessions are left alone. */
   async removeMacs(cid: string, macs: readonly string[], callId: string): Promise<number> {
     if (macs.length === 0) return 0;
-    return Number(await this.redis.eval(REMOVE, 4, ...this.keys4(cid), callId, cid, macs.join(',')));
+    return Number(await evalLua(this.redis, REMOVE, 4, ...this.keys4(cid), callId, cid, macs.join(',')));
   }
 
   /** REFER: every MAC of the session now sits behind `vtep` of `nve`, in one numbered change. */
   async move(cid: string, callId: string, vtep: string, nve: string): Promise<number> {
-    return Number(await this.redis.eval(MOVE, 4, ...this.keys4(cid), callId, vtep, nve));
+    return Number(await evalLua(this.redis, MOVE, 4, ...this.keys4(cid), callId, vtep, nve));
   }
 
   /** A VTEP that joins the VNI's flood list before any MAC sits behind it (or leaves it). */
   async flood(cid: string, vtep: string, op: 'add' | 'remove'): Promise<number> {
-    return Number(await this.redis.eval(FLOOD, 4, this.v.floods(cid), this.k.vniMemberIndex, this.v.rev(cid), this.v.log(cid), vtep, op));
+    return Number(await evalLua(this.redis, FLOOD, 4, this.v.floods(cid), this.k.vniMemberIndex, this.v.rev(cid), this.v.log(cid), vtep, op));
   }
 
   async revision(cid: string): Promise<number> {
@@ -229,12 +230,12 @@ export class Membership {
 
   /** Claims the entries nobody has fanned out yet: (from, to]. Every entry is claimed by one caller. */
   async claimFanout(cid: string): Promise<{ from: number; to: number }> {
-    const [from, to] = (await this.redis.eval(CLAIM, 2, this.v.fanout(cid), this.v.rev(cid))) as [number, number];
+    const [from, to] = (await evalLua(this.redis, CLAIM, 2, this.v.fanout(cid), this.v.rev(cid))) as [number, number];
     return { from: Number(from), to: Number(to) };
   }
 
   async recordAck(cid: string, nve: string, revision: number): Promise<void> {
-    await this.redis.eval(ACK, 1, this.v.ack(cid), nve, revision);
+    await evalLua(this.redis, ACK, 1, this.v.ack(cid), nve, revision);
   }
 
   /** NVE → acknowledged revision, for every NVE that acknowledged any. */

@@ -5,6 +5,7 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../../store/keys.ts';
 import type { Response } from '../protocol/messages.ts';
+import { evalLua } from '../../store/lua.ts';
 
 export interface TxRecord {
   state: 'proceeding' | 'completed';
@@ -50,7 +51,7 @@ export class Transactions {
 
   /** null when the CSeq is above every earlier one of this call, else the last one seen. */
   async advanceCseq(from: string, callId: string, cseq: number): Promise<number | null> {
-    const r = Number(await this.redis.eval(ADVANCE_CSEQ, 1, this.k.msgCseq(`${this.scope}/${from}`, callId), cseq, this.cseqTtlSeconds));
+    const r = Number(await evalLua(this.redis, ADVANCE_CSEQ, 1, this.k.msgCseq(`${this.scope}/${from}`, callId), cseq, this.cseqTtlSeconds));
     return r < 0 ? null : r;
   }
 }
