@@ -9,7 +9,11 @@ import { deepCopy, isLeaf, value } from './tree.ts';
 // A filter element without a namespace matches any namespace.
 const sameName = (d: Element, f: Element) => d.localName === f.localName && (!f.namespaceURI || f.namespaceURI === d.namespaceURI);
 
-/** The nodes of `data`'s children that `filter` selects, as copies; none for an empty filter. */
+/**
+ * The nodes of `data`'s children that `filter` selects; none for an empty filter. A node selected
+ * whole is the datastore's own (read it, serialise it, never change it); only partly selected ones
+ * are new trees, which copy what they hold — a whole-<nvo/> read so costs no copy of the configuration.
+ */
 export function selectChildren(data: Element, filter: Element[]): Element[] {
   return select(data, filter) ?? [];
 }
@@ -19,7 +23,7 @@ function select(data: Element, filter: Element[]): Element[] | null {
   const dataChildren = children(data);
   for (const cm of contentMatch) if (!dataChildren.some((d) => sameName(d, cm) && value(d) === value(cm))) return null;
   const all = filter.filter((f) => !contentMatch.includes(f));
-  if (all.length === 0) return contentMatch.length ? dataChildren.map((d) => deepCopy(d)) : [];
+  if (all.length === 0) return contentMatch.length ? dataChildren : [];
   const byKey = keySelectors(all);
   const others = all.filter((f) => !byKey.filters.has(f));
   if (!contentMatch.length && !others.length) {
@@ -29,13 +33,13 @@ function select(data: Element, filter: Element[]): Element[] | null {
   const out: Element[] = [];
   for (const d of dataChildren) {
     if (contentMatch.some((cm) => sameName(d, cm)) || byKey.selects(d)) {
-      out.push(deepCopy(d));
+      out.push(d);
       continue;
     }
     const matching = others.filter((f) => sameName(d, f));
     if (!matching.length) continue;
     if (matching.some((f) => isLeaf(f))) {
-      out.push(deepCopy(d));
+      out.push(d);
       continue;
     }
     // several containment nodes for one data node (e.g. two list entries asked for): union
@@ -49,7 +53,8 @@ function select(data: Element, filter: Element[]): Element[] | null {
     }
     if (!any || (picked.size === 0 && !isLeaf(d))) continue;
     const shell = d.cloneNode(false) as Element;
-    for (const s of dedupe([...picked])) shell.appendChild(s);
+    // a datastore node is attached to its parent there: a copy goes into the shell
+    for (const s of dedupe([...picked])) shell.appendChild(s.parentNode ? deepCopy(s) : s);
     out.push(shell);
   }
   return out;
@@ -96,7 +101,7 @@ function keySelectors(filters: Element[]): { filters: Set<Element>; selects: (d:
         // the index finds by the leaves' values; the filter also wants them to be leaves
         found.push(...hits.filter((h) => inGroup(g, h.el)));
       }
-      return found.sort((a, b) => a.order - b.order).map((h) => deepCopy(h.el));
+      return found.sort((a, b) => a.order - b.order).map((h) => h.el);
     },
   };
 }
