@@ -63,6 +63,17 @@ describe('REGISTER, INVITE, BYE across two pods and two tenants', () => {
       { event: 'mac-table', cid: 'acme', vni: 5001, base: 1, revision: 2, entries: [{ revision: 2, added: [{ mac: '02:00:00:00:02:01', vtep: '192.0.2.202' }], removed: [], floodsAdded: [], floodsRemoved: [] }] },
     ]);
 
+    // A repeated INVITE of an established call (a new transaction) gets the same answer with the VNI's
+    // table as it is now; the stored records keep no table (it is the whole VNI's, once per session).
+    const again = await h1.invite({ mac: '02:00:00:00:01:01', ip: '192.0.2.10' }, 'acme', { callId: a1.callId });
+    expect(again.status, again.reason).toBe(200);
+    expect(again.body).toEqual({ ...a1.body, macTable: a2.body.macTable });
+    const stored = [await s.t.redis.get(s.t.k.session(a1.callId)), await s.t.redis.get(s.t.k.branch('np1', a1.callId))];
+    for (const raw of stored) {
+      expect(raw).toContain('"vni":5001');
+      expect(raw).not.toContain('macTable');
+    }
+
     // Step 3: globex (no multicast, prefers nvgre; routing on the gateways for pod2) on h3 in pod2.
     const g3 = await h3.invite({ mac: '02:00:00:00:03:01' }, 'globex');
     expect(g3.status, g3.reason).toBe(200);

@@ -40,7 +40,8 @@ export function inviteHandler(d: NetworkDeps) {
     const { callId } = ctx.req;
     const body = parseInput(forwardedInviteSchema, ctx.req.body, 'forwarded INVITE', ['body']);
     const existing = await loadBranch(d, callId);
-    if (existing?.answer) return { status: 200, body: existing.answer };
+    // The stored answer has no MAC table (below): the repeat gets the table as it is now.
+    if (existing?.answer) return { status: 200, body: { ...existing.answer, macTable: macTable(await d.members.members(existing.cid)) } };
     if (existing) throw new StatusError(409, `session ${callId} is being set up`);
 
     const pod = await d.inventory.getPod(body.nve.pod);
@@ -127,7 +128,10 @@ export function inviteHandler(d: NetworkDeps) {
         macTable: macTable(table),
         devices: mine,
       };
-      await saveBranch(d, { ...branch, answer });
+      // Stored without the MAC table: it is the whole VNI's, so a copy in every session's record made
+      // Redis grow with the square of a tenant's VMs (and the membership has it anyway).
+      const { macTable: _table, ...stored } = answer;
+      await saveBranch(d, { ...branch, answer: stored });
       return { status: 200, body: answer };
     } catch (e) {
       await undoBranch(d, branch);

@@ -10,6 +10,7 @@ import type { FinalAnswer, Response } from '../protocol/messages.ts';
 import { StatusError, type Status } from '../protocol/status.ts';
 import type { RequestContext } from '../transport/ws-server.ts';
 import type { TenantDeps } from './deps.ts';
+import { macTable } from '../network/membership.ts';
 import { notifyMacTable } from './notify.ts';
 
 const inviteBody = z.strictObject({ cid: id, vm: z.strictObject({ mac, ip: ip.optional() }) });
@@ -53,7 +54,8 @@ export function inviteHandler(d: TenantDeps) {
     const existing = await d.sessions.create(session);
     if (existing) {
       if (existing.nve !== nve.id) throw new StatusError(403, `session ${callId} belongs to another NVE`);
-      if (existing.state === 'established' && existing.answer) return { status: 200, body: existing.answer };
+      // The session record keeps no MAC table (below): a repeat gets the VNI's table as it is now.
+      if (existing.state === 'established' && existing.answer) return { status: 200, body: { ...existing.answer, macTable: macTable(await d.members.members(existing.cid)) } };
       throw new StatusError(409, `session ${callId} is being set up`);
     }
 
@@ -87,7 +89,10 @@ export function inviteHandler(d: TenantDeps) {
       await d.sessions.remove(session);
       throw e;
     }
-    await d.sessions.save({ ...session, state: 'established', answer });
+    // Stored without the MAC table, which is the whole VNI's: one copy per session grew Redis with the
+    // square of a tenant's VMs; the membership holds it, and INFO "state" sends it from there.
+    const { macTable: _table, ...stored } = answer;
+    await d.sessions.save({ ...session, state: 'established', answer: stored });
     await notifyMacTable(d, { cid: body.cid, vni: answer.vni, actor: nve.id, callId, added: [{ mac: body.vm.mac, vtep: nve.vtep }] });
     return { status: 200, body: answer };
   };
