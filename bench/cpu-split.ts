@@ -37,6 +37,32 @@ async function redisCalls(redis: Redis): Promise<Map<string, number>> {
   return new Map([...[...info.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)].map((m) => [m[1]!, Number(m[2])] as const), ['bytes in', net('total_net_input_bytes')], ['bytes out', net('total_net_output_bytes')]]);
 }
 
+/** MEMORY USAGE of every key under the prefix, summed by pattern (ids and numbers masked), per VM. */
+async function bytesByPattern(redis: Redis, prefix: string, vms: number): Promise<string> {
+  const by = new Map<string, { bytes: number; keys: number }>();
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (!batch.length) continue;
+    const p = redis.pipeline();
+    for (const key of batch) p.call('MEMORY', 'USAGE', key, 'SAMPLES', '0');
+    const sizes = (await p.exec()) ?? [];
+    batch.forEach((key, i) => {
+      const pattern = key.slice(prefix.length).replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, 'UUID').replace(/\d+/g, 'N');
+      const e = by.get(pattern) ?? { bytes: 0, keys: 0 };
+      e.bytes += Number(sizes[i]?.[1] ?? 0);
+      e.keys++;
+      by.set(pattern, e);
+    });
+  } while (cursor !== '0');
+  return [...by]
+    .sort((a, b) => b[1].bytes - a[1].bytes)
+    .slice(0, 15)
+    .map(([k, e]) => `  ${(e.bytes / vms).toFixed(0).padStart(6)} B/VM  ${String(e.keys).padStart(6)} keys  ${k}`)
+    .join('\n');
+}
+
 const s = await startStack({ agents: AGENTS, processes: 1, commitDelayMs: 200, workers: Number(process.env.BENCH_WORKERS ?? 1), workerProcesses: Number(process.env.BENCH_WORKER_PROCESSES ?? 0), basePort: 30_000 + Math.floor(Math.random() * 10_000) });
 try {
   const procs = [...s.pids, { role: 'bench (agents)', pid: process.pid }, ...(redisPid() ? [{ role: 'redis', pid: redisPid()! }] : [])];
@@ -57,6 +83,7 @@ try {
   for (const b of ['bytes in', 'bytes out']) [calls0, calls1].forEach((m) => m.delete(b));
   const perVm = [...calls1].map(([cmd, n]) => [cmd, (n - (calls0.get(cmd) ?? 0)) / r.vms] as const).filter(([, n]) => n >= 0.05).sort((a, b) => b[1] - a[1]);
   console.log(`Redis commands per VM: ${perVm.reduce((a, [, n]) => a + n, 0).toFixed(1)} (${perVm.map(([c, n]) => `${c} ${n.toFixed(1)}`).join(', ')})`);
+  if (process.env.BENCH_REDIS_KEYS) console.log(`Redis bytes by key pattern:\n${await bytesByPattern(s.inventory.redis, s.prefix, r.vms)}`);
 } finally {
   await s.close();
 }
