@@ -2,10 +2,13 @@
 // tens of thousands of entries and every edit looks up each entry it names (findMatch), so a scan
 // made an edit of k entries into a list of N cost k·N. A parent with many element children gets,
 // on the first look-up, a map per (name, keys) from key values to the first such child in document
-// order, plus an order stamp per child (document order without walking, for subtree-filter replies).
-// Only change-log.ts changes a datastore, and it tells this file: appends keep the index, an insert
-// in the middle or a change to an entry's key leaf drops it (rebuilt on the next look-up).
+// order, plus an order stamp per child (document order without walking, for subtree-filter replies),
+// and on demand a map from a leaf's values to the children holding them (who refers to a leafref
+// target, for validate.ts). Only change-log.ts changes a datastore, and it tells this file: appends
+// and removals keep the index, an insert in the middle or a change to an indexed leaf of an entry
+// drops it (rebuilt on the next look-up).
 import type { Element, Node } from '@xmldom/xmldom';
+import { children } from '../drivers/netconf/xml.ts';
 
 // Below this many siblings a scan is as cheap as a map and costs no memory.
 const INDEX_FROM = 32;
@@ -19,8 +22,18 @@ interface Group {
   dups: number;
 }
 
+// Children by the values of one of their leaves, all of them (a value can be in many): which
+// entries refer to a leafref target (validate.ts asks when a target goes away).
+interface RefGroup {
+  name: string;
+  ns: string | null;
+  leaf: string;
+  byValue: Map<string, Set<Element>>;
+}
+
 interface ParentIndex {
   groups: Map<string, Group>;
+  refs: Map<string, RefGroup>;
 }
 
 const indexes = new WeakMap<Element, ParentIndex>();
@@ -54,13 +67,18 @@ function addTo(g: Group, el: Element): void {
   else g.byKey.set(k, el);
 }
 
-function build(parent: Element, ns: string | null, name: string, keys: readonly string[]): Group {
+function indexOf(parent: Element): ParentIndex {
   let idx = indexes.get(parent);
   if (!idx) {
-    idx = { groups: new Map() };
+    idx = { groups: new Map(), refs: new Map() };
     indexes.set(parent, idx);
     for (let n: Node | null = parent.firstChild; n; n = n.nextSibling) if (n.nodeType === 1) stamps.set(n as Element, nextStamp++);
   }
+  return idx;
+}
+
+function build(parent: Element, ns: string | null, name: string, keys: readonly string[]): Group {
+  const idx = indexOf(parent);
   const g: Group = { name, ns, keys: [...keys], byKey: new Map(), dups: 0 };
   for (let n: Node | null = parent.firstChild; n; n = n.nextSibling) {
     if (n.nodeType === 1 && (n as Element).localName === name && (n as Element).namespaceURI === ns) addTo(g, n as Element);
@@ -111,6 +129,39 @@ export function lookupIndexed(parent: Element, ns: string | null, name: string, 
   return out;
 }
 
+// Every child of `el` named `leaf` in `el`'s namespace counts, as the YANG checks walk them all.
+function leafValues(el: Element, leaf: string): string[] {
+  const out: string[] = [];
+  for (let n: Node | null = el.firstChild; n; n = n.nextSibling) if (n.nodeType === 1 && (n as Element).localName === leaf && (n as Element).namespaceURI === el.namespaceURI) out.push(leafValue(n as Element));
+  return out;
+}
+
+function addRef(g: RefGroup, el: Element, add: boolean): void {
+  for (const v of leafValues(el, g.leaf)) {
+    let set = g.byValue.get(v);
+    if (!set) g.byValue.set(v, (set = new Set()));
+    if (add) set.add(el);
+    else if (set.delete(el) && set.size === 0) g.byValue.delete(v);
+  }
+}
+
+/** Whether a child of `parent` named `name` in `ns` has a leaf `leaf` holding `v`. */
+export function anyWithLeaf(parent: Element, ns: string | null, name: string, leaf: string, v: string): boolean {
+  const id = groupId(ns, name, [leaf]);
+  let g = indexes.get(parent)?.refs.get(id);
+  if (!g) {
+    let seen = 0;
+    for (let n: Node | null = parent.firstChild; n && seen <= INDEX_FROM; n = n.nextSibling) if (n.nodeType === 1) seen++;
+    if (seen <= INDEX_FROM) return children(parent).some((c) => c.localName === name && c.namespaceURI === ns && leafValues(c, leaf).includes(v));
+    g = { name, ns, leaf, byValue: new Map() };
+    for (const c of children(parent)) if (c.localName === name && c.namespaceURI === ns) addRef(g, c, true);
+    indexOf(parent).refs.set(id, g);
+  }
+  return g.byValue.has(v);
+}
+
+const refsFor = (idx: ParentIndex, el: Element) => [...idx.refs.values()].filter((g) => g.name === el.localName && g.ns === el.namespaceURI);
+
 // ---- maintenance, called by change-log.ts after each change to a datastore ----
 
 function groupsFor(idx: ParentIndex, el: Element): Group[] {
@@ -128,6 +179,7 @@ export function inserted(parent: Element, el: Node, before: Node | null): void {
   if (before !== null) return void indexes.delete(parent);
   stamps.set(el as Element, nextStamp++);
   for (const g of groupsFor(idx, el as Element)) addTo(g, el as Element);
+  for (const g of refsFor(idx, el as Element)) addRef(g, el as Element, true);
 }
 
 /** `el` was removed from `parent`. */
@@ -135,6 +187,7 @@ export function removed(parent: Element, el: Node): void {
   keyTouched(parent, el);
   const idx = indexes.get(parent);
   if (!idx || el.nodeType !== 1) return;
+  for (const g of refsFor(idx, el as Element)) addRef(g, el as Element, false);
   for (const g of groupsFor(idx, el as Element)) {
     const k = keyOf(el as Element, g.keys);
     if (g.dups > 0 || g.byKey.get(k) !== el) return void indexes.delete(parent);
@@ -148,6 +201,10 @@ export function replaced(parent: Element, el: Element, old: Element): void {
   const idx = indexes.get(parent);
   if (!idx) return;
   if (el.localName !== old.localName || el.namespaceURI !== old.namespaceURI) return void indexes.delete(parent);
+  for (const g of refsFor(idx, old)) {
+    addRef(g, old, false);
+    addRef(g, el, true);
+  }
   for (const g of groupsFor(idx, old)) {
     const k = keyOf(old, g.keys);
     if (g.dups > 0 || g.byKey.get(k) !== old || keyOf(el, g.keys) !== k) return void indexes.delete(parent);
@@ -171,11 +228,8 @@ function keyTouched(parent: Element, child: Node | null): void {
     const idx = up && indexes.get(up);
     if (!idx) continue;
     const e = entry as Element;
-    for (const g of idx.groups.values()) {
-      if (g.name === e.localName && g.ns === e.namespaceURI && g.keys.includes((c as Element).localName ?? '')) {
-        indexes.delete(up);
-        break;
-      }
-    }
+    const leaf = (c as Element).localName ?? '';
+    const mine = (g: { name: string; ns: string | null }) => g.name === e.localName && g.ns === e.namespaceURI;
+    if ([...idx.groups.values()].some((g) => mine(g) && g.keys.includes(leaf)) || [...idx.refs.values()].some((g) => mine(g) && g.leaf === leaf)) indexes.delete(up);
   }
 }

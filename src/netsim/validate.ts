@@ -1,15 +1,17 @@
 // Whole-datastore checks against the known YANG modules (RFC 6241 §8.6 validate, and before every
 // commit): values, mandatory leaves (RFC 7950 §7.6.5) and leafref targets (RFC 7950 §9.9, reported
 // as data-missing / instance-required per §15.5). After an edit of a store that passed them, only
-// what the edit changed is looked at (validateChanges); any doubt, and any error, goes to the
-// whole-store check, so the rpc-errors are always the whole store's, in its order.
+// what the edit changed is looked at (validateChanges: the new and changed nodes, the parents that
+// lost children, and for a leafref target that went away the leafrefs that could name it); any
+// doubt, and any error, goes to the whole-store check, so the rpc-errors are always the whole
+// store's, in its order.
 import type { Element, Node } from '@xmldom/xmldom';
 import { children } from '../drivers/netconf/xml.ts';
 import type { ChangeLog } from './change-log.ts';
 import type { RpcErrorSpec } from './device-error.ts';
 import { MODULES } from './nvo3-lab.ts';
 import { typeError, type SchemaNode } from './schema.ts';
-import { findKeyed } from './sibling-index.ts';
+import { anyWithLeaf, findKeyed } from './sibling-index.ts';
 import { PathNames, keysOf, moduleByNs, value } from './tree.ts';
 
 type HasTarget = (ns: string, path: string[], v: string) => boolean;
@@ -80,6 +82,39 @@ const TARGETS: { ns: string; path: string[] }[] = MODULES.flatMap((m) => {
   return out;
 });
 
+// Where the leafrefs to each target are: the path of every leafref leaf, by target.
+const SOURCES = new Map<string, { ns: string; steps: string[]; kinds: SchemaNode['kind'][] }[]>();
+for (const m of MODULES) {
+  const visit = (name: string, sn: SchemaNode, steps: string[], kinds: SchemaNode['kind'][]) => {
+    if (sn.kind === 'leaf' && sn.leafref) {
+      const id = `${m.namespace} ${sn.leafref.join('/')}`;
+      SOURCES.set(id, [...(SOURCES.get(id) ?? []), { ns: m.namespace, steps: [...steps, name], kinds }]);
+    }
+    if (sn.kind === 'container' || sn.kind === 'list') for (const [n, c] of Object.entries(sn.children)) visit(n, c, [...steps, name], [...kinds, sn.kind]);
+  };
+  for (const [n, sn] of Object.entries(m.top)) visit(n, sn, [], []);
+}
+
+// Sound, not complete: false only when no leafref in the store can hold `v` for this target —
+// leaves in a list found through the sibling index (refs), in containers by a look.
+function referencedIn(store: Element): (ns: string, target: string[], v: string) => boolean {
+  return (ns, target, v) => {
+    for (const src of SOURCES.get(`${ns} ${target.join('/')}`) ?? []) {
+      const listAt = src.kinds.lastIndexOf('list');
+      // only the shape a flat module has: containers, then at most one list holding the leaf
+      if (listAt !== -1 && listAt !== src.kinds.length - 1) return true;
+      const upTo = listAt === -1 ? src.steps.length - 1 : listAt;
+      let level = [store];
+      for (const step of src.steps.slice(0, upTo)) level = level.flatMap((e) => children(e, step).filter((c) => c.namespaceURI === ns));
+      const leaf = src.steps.at(-1)!;
+      for (const e of level) {
+        if (listAt === -1 ? children(e, leaf).some((c) => c.namespaceURI === ns && value(c) === v) : anyWithLeaf(e, ns, src.steps[listAt]!, leaf, v)) return true;
+      }
+    }
+    return false;
+  };
+}
+
 // Sound, not complete: true only when a target with this value exists (a list entry found by its
 // key in the sibling index); false sends the caller to the whole-store check.
 function hasTargetIn(store: Element): HasTarget {
@@ -97,6 +132,9 @@ const targetsAt = (leaf: Element, parent: Node | null) =>
 
 function changesLookValid(store: Element, log: ChangeLog): boolean {
   const hasTarget = hasTargetIn(store);
+  const referenced = referencedIn(store);
+  // a target value that went away is fine while nothing refers to it
+  const gone = (t: { ns: string; path: string[] }, v: string) => !hasTarget(t.ns, t.path, v) && referenced(t.ns, t.path, v);
   const c = checker(hasTarget);
   const isTargetLeaf = (el: Element) => TARGETS.some((t) => el.localName === t.path.at(-1) && el.namespaceURI === t.ns);
   // values that were targets and may be gone: each must still be there
@@ -104,7 +142,7 @@ function changesLookValid(store: Element, log: ChangeLog): boolean {
     const stack: [Element, Node | null][] = [[root, parent]];
     while (stack.length) {
       const [el, p] = stack.pop()!;
-      for (const t of targetsAt(el, p)) if (!hasTarget(t.ns, t.path, value(el))) return false;
+      for (const t of targetsAt(el, p)) if (gone(t, value(el))) return false;
       for (const k of children(el)) stack.push([k, el]);
     }
     return true;
@@ -127,7 +165,7 @@ function changesLookValid(store: Element, log: ChangeLog): boolean {
         walkRoots.add(ch.node);
         break;
       case 'text':
-        for (const t of targetsAt(ch.leaf, ch.leaf.parentNode)) if (!hasTarget(t.ns, t.path, ch.oldValue)) return false;
+        for (const t of targetsAt(ch.leaf, ch.leaf.parentNode)) if (gone(t, ch.oldValue)) return false;
         walkRoots.add(ch.leaf);
         break;
     }

@@ -104,7 +104,9 @@ describe('netsim on a large datastore', () => {
         for (let j = 0; j < k; j++) {
           const what = j === k - 1 && bad === 0 ? 8 : j === k - 1 && bad === 1 ? 9 : rnd.int(8);
           if (what <= 3) {
-            const vni = pickVni(next);
+            // now and then on a VNI made during the run, which a later edit may try to take away
+            const fresh = [...next.vni.keys()].filter((id) => id >= 20000);
+            const vni = fresh.length && rnd.chance(0.3) ? fresh[rnd.int(fresh.length)]! : pickVni(next);
             const a = addr(nextMac++);
             body += macXml(vni, a, '198.51.100.7');
             next.mac.set(`${vni} ${a}`, '198.51.100.7');
@@ -211,6 +213,29 @@ describe('netsim on a large datastore', () => {
     expect(counts.commits).toBeGreaterThan(5);
     expect(counts.cancels).toBeGreaterThan(0);
     expect(counts.discards).toBeGreaterThan(3);
+    d.stop();
+  });
+
+  it('a VNI is refused removal once a MAC added after the first removal names it (the index of references follows every edit)', async () => {
+    const d = new Device(0, { commitDelayMs: 0, checks: true });
+    const rpc = (body: string) => runOperation(op(body), { device: d, sessionId: 1, closeAfterReply: () => undefined });
+    const edit = (xml: string) => rpc(`<edit-config><target><candidate/></target><config><nvo xmlns="${LAB}">${xml}</nvo></config></edit-config>`);
+    let seed = '';
+    for (let v = 1; v <= 60; v++) seed += vlanXml(v) + vniXml(v, v) + macXml(v, addr(v), '192.0.2.1');
+    await edit(seed + vlanXml(100) + vniXml(100, 100) + vlanXml(101) + vniXml(101, 101));
+    await rpc('<commit/>');
+    // the first removal of a target looks its references up (and indexes them)
+    await edit(`<vni${opAttr('remove')}><id>100</id></vni>`);
+    await rpc('<commit/>');
+    await edit(macXml(101, addr(101), '192.0.2.2'));
+    await rpc('<commit/>');
+    const refused = await edit(`<vni${opAttr('delete')}><id>101</id></vni>`).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(refused).toBeInstanceOf(DeviceError);
+    expect((refused as DeviceError).errors).toEqual(expectedErrors(await rpc('<get-config><source><candidate/></source></get-config>'), `<nvo xmlns="${LAB}"><vni${opAttr('delete')}><id>101</id></vni></nvo>`));
+    expect((refused as DeviceError).errors.map((e) => e.appTag)).toEqual(['instance-required']);
     d.stop();
   });
 });
