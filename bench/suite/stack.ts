@@ -258,21 +258,32 @@ async function dropPrefix(store: InventoryStore, prefix: string): Promise<void> 
   } while (cursor !== '0');
 }
 
-/** Bytes Redis holds under the prefix (MEMORY USAGE of every key, sampled fully), and the key count. */
-export async function redisBytes(store: InventoryStore, prefix: string): Promise<{ bytes: number; keys: number }> {
+/** Bytes Redis holds under the prefix (MEMORY USAGE of every key, sampled fully), and the key count;
+ *  `expiring`: the part in keys with a TTL (the messaging layer's transaction records, kept 5 minutes
+ *  for retransmissions), which a run's rate decides, not the number of VMs. */
+export async function redisBytes(store: InventoryStore, prefix: string): Promise<{ bytes: number; keys: number; expiring: { bytes: number; keys: number } }> {
   let cursor = '0';
   let bytes = 0;
   let keys = 0;
+  const expiring = { bytes: 0, keys: 0 };
   do {
     const [next, batch] = await store.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
     cursor = next;
     if (!batch.length) continue;
     const p = store.redis.pipeline();
-    for (const key of batch) p.call('MEMORY', 'USAGE', key, 'SAMPLES', '0');
-    for (const [, v] of (await p.exec()) ?? []) bytes += Number(v ?? 0);
+    for (const key of batch) p.call('MEMORY', 'USAGE', key, 'SAMPLES', '0').pttl(key);
+    const res = (await p.exec()) ?? [];
+    for (let i = 0; i < batch.length; i++) {
+      const size = Number(res[2 * i]?.[1] ?? 0);
+      bytes += size;
+      if (Number(res[2 * i + 1]?.[1]) > 0) {
+        expiring.bytes += size;
+        expiring.keys++;
+      }
+    }
     keys += batch.length;
   } while (cursor !== '0');
-  return { bytes, keys };
+  return { bytes, keys, expiring };
 }
 
 export function rssBytes(pid: number): number {
