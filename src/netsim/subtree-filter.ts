@@ -54,7 +54,7 @@ function select(data: Element, filter: Element[]): Element[] | null {
     if (!any || (picked.size === 0 && !isLeaf(d))) continue;
     const shell = d.cloneNode(false) as Element;
     // a datastore node is attached to its parent there: a copy goes into the shell
-    for (const s of dedupe([...picked])) shell.appendChild(s.parentNode ? deepCopy(s) : s);
+    for (const s of matching.length > 1 ? dedupe([...picked]) : picked) shell.appendChild(s.parentNode ? deepCopy(s) : s);
     out.push(shell);
   }
   return out;

@@ -85,7 +85,7 @@ const quote = (s: string) => (s.includes("'") ? `"${s}"` : `'${s}'`);
 
 /** A deep copy of an incoming element for a datastore: no operation attributes, no whitespace. */
 export function importClean(into: Element, el: Element): Element {
-  const copy = into.ownerDocument!.importNode(el, true) as Element;
+  const copy = deepCopy(el, into.ownerDocument!);
   clean(copy);
   return copy;
 }
@@ -110,11 +110,10 @@ function clean(el: Element): void {
 }
 
 
-// Built with the document's factory methods: xmldom's generic cloneNode copies every own property
-// of every node (2.5× slower on a 3,000-entry store). A datastore holds only elements and text
-// (importClean); anything else is copied the generic way.
-export function deepCopy(root: Element): Element {
-  const doc = root.ownerDocument!;
+// Built with the document's factory methods: xmldom's generic cloneNode (and importNode) copies
+// every own property of every node (2.5× slower on a 3,000-entry store). A datastore and an edit's
+// payload hold elements and text; anything else is imported the generic way.
+export function deepCopy(root: Element, doc = root.ownerDocument!): Element {
   const copy = (el: Element): Element => {
     const c = doc.createElementNS(el.namespaceURI, el.tagName);
     for (let i = 0; i < el.attributes.length; i++) {
@@ -124,7 +123,7 @@ export function deepCopy(root: Element): Element {
     for (let n: Node | null = el.firstChild; n; n = n.nextSibling) {
       if (n.nodeType === 1) c.appendChild(copy(n as Element));
       else if (n.nodeType === 3) c.appendChild(doc.createTextNode(n.nodeValue ?? ''));
-      else c.appendChild(n.cloneNode(true));
+      else c.appendChild(doc.importNode(n, true));
     }
     return c;
   };
