@@ -50,11 +50,10 @@ export function inviteHandler(d: NetworkDeps) {
     if (!mapping) throw new StatusError(404, `CID '${body.cid}' has no VNI/VRF mapping at the network proxy`);
     const [wan, tgw, settings] = await Promise.all([device(d.inventory, pod.wanGateway, 'WAN gateway'), device(d.inventory, pod.torGateway, 'ToR gateway'), d.inventory.getSettings()]);
 
-    // One read of the VNI's members serves both the MAC's holder and the encapsulation in use.
-    const current = await d.members.members(body.cid);
-    const holder = current.find((m) => m.mac === body.vm.mac);
+    // The MAC's holder and the encapsulation in use without reading the whole table: that grows with
+    // the tenant, and the answer below reads it once anyway.
+    const [holder, inUse] = await Promise.all([d.members.holder(body.cid, body.vm.mac), d.members.encapsulationInUse(body.cid, callId)]);
     if (holder && holder.callId !== callId) throw new StatusError(409, `MAC ${body.vm.mac} is already in CID ${body.cid} behind ${holder.vtep} (session ${holder.callId})`, { holder });
-    const inUse = current.find((m) => m.callId !== callId)?.encapsulation;
     const encapsulation = pickEncapsulation({ tenant: body.tenant.encapsulations, hnve: body.nve.encapsulations, wan, tgw, inUse });
 
     const net = parseCidr(body.tenant.subnet);

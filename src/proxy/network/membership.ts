@@ -172,6 +172,17 @@ export class Membership {
       .sort((a, b) => (a.mac < b.mac ? -1 : 1));
   }
 
+  /** The encapsulation the CID's other sessions use (every member of a VNI has the same one), from a
+   *  few members drawn at random rather than the whole table; the whole table only when all drawn
+   *  belong to `callId` itself. */
+  async encapsulationInUse(cid: string, callId: string): Promise<string | undefined> {
+    const drawn = (await this.redis.hrandfield(this.k.vniMembers(cid), 3, 'WITHVALUES')) as string[];
+    const others = drawn.filter((_, i) => i % 2 === 1).map((raw) => JSON.parse(raw) as Member);
+    const other = others.find((m) => m.callId !== callId);
+    if (other || drawn.length < 6) return other?.encapsulation;
+    return (await this.members(cid)).find((m) => m.callId !== callId)?.encapsulation;
+  }
+
   async holder(cid: string, mac: string): Promise<Member | null> {
     const raw = await this.redis.hget(this.k.vniMembers(cid), mac);
     return raw ? (JSON.parse(raw) as Member) : null;
