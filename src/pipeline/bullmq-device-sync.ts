@@ -56,7 +56,7 @@ export class BullmqDeviceSync implements DeviceSyncPort {
 
   async request(targets: SyncTarget[], ctx: { sessionId: string }): Promise<void> {
     const devices = [...new Set(targets.map((t) => t.device))];
-    await Promise.all(devices.map((d) => this.enqueuer.enqueue(d, ctx.sessionId)));
+    await this.enqueuer.enqueueMany(devices, ctx.sessionId);
   }
 
   /** Drift repair now: the next sync of the device reads it back first. Returns the job id. */

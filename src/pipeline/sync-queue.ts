@@ -10,7 +10,7 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Keys } from '../store/keys.ts';
-import { evalLua } from '../store/lua.ts';
+import { evalLua, evalLuaMany } from '../store/lua.ts';
 
 export const SYNC_QUEUE = 'device-sync';
 
@@ -71,6 +71,21 @@ export class SyncEnqueuer {
     if (exists) return jobId;
     await this.queue.add('sync', { device, ...(sessionId ? { sessionId } : {}) }, syncJobOptions(jobId, this.retry));
     return jobId;
+  }
+
+  /** enqueue for several devices: one round trip reads every epoch and job, then BullMQ adds the missing. */
+  async enqueueMany(devices: readonly string[], sessionId?: string): Promise<void> {
+    const found = (await evalLuaMany(
+      this.redis,
+      EPOCH_JOB,
+      devices.map((device) => ({ numKeys: 1, args: [this.k.syncEpoch(device), this.queue.toKey(''), `sync.${device}.`] })),
+    )) as [number, number][];
+    await Promise.all(
+      devices.map((device, i) => {
+        const [epoch, exists] = found[i]!;
+        return exists ? undefined : this.queue.add('sync', { device, ...(sessionId ? { sessionId } : {}) }, syncJobOptions(jobIdFor(device, epoch), this.retry));
+      }),
+    );
   }
 
   /** Like enqueue, but also recovers from a job that ended without ever getting the device (its id,

@@ -9,7 +9,7 @@
 import type { Redis } from 'ioredis';
 import { emptyConfig, entryKey, normalizeConfig, type DeviceConfig, ENTRY_KINDS } from '../model/device-config.ts';
 import type { Keys } from './keys.ts';
-import { evalLua } from './lua.ts';
+import { evalLua, evalLuaMany } from './lua.ts';
 
 export type SyncState = 'in-sync' | 'pending' | 'syncing' | 'failed';
 
@@ -77,6 +77,20 @@ export class DeviceStateStore {
     const json = fragment ? JSON.stringify(normalizeConfig(fragment)) : '';
     const rev = await evalLua(this.redis, SET_CONTRIBUTION, 4, this.k.deviceContrib(device), this.k.deviceState(device), this.k.deviceIndex, this.k.deviceContribSeq(device), device, owner, json);
     return Number(rev);
+  }
+
+  /** setContribution for several devices at once (one round trip); device → its new revision. */
+  async setContributions(owner: string, fragments: ReadonlyMap<string, DeviceConfig | null>): Promise<Map<string, number>> {
+    const devices = [...fragments.keys()];
+    const revs = await evalLuaMany(
+      this.redis,
+      SET_CONTRIBUTION,
+      devices.map((device) => {
+        const fragment = fragments.get(device);
+        return { numKeys: 4, args: [this.k.deviceContrib(device), this.k.deviceState(device), this.k.deviceIndex, this.k.deviceContribSeq(device), device, owner, fragment ? JSON.stringify(normalizeConfig(fragment)) : ''] };
+      }),
+    );
+    return new Map(devices.map((device, i) => [device, Number(revs[i])]));
   }
 
   async contribution(device: string, owner: string): Promise<DeviceConfig | null> {

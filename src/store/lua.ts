@@ -14,6 +14,25 @@ function shaOf(source: string): string {
   return sha;
 }
 
+/** The same script for several key sets in one round trip (a pipeline of EVALSHA); each call is atomic
+ *  on its own, as separate evalLua calls would be. The first failure is thrown. */
+export async function evalLuaMany(redis: Redis, source: string, calls: readonly { numKeys: number; args: (string | number)[] }[]): Promise<unknown[]> {
+  if (calls.length === 0) return [];
+  const run = async () => {
+    const p = redis.pipeline();
+    for (const c of calls) p.evalsha(shaOf(source), c.numKeys, ...c.args);
+    return (await p.exec()) ?? [];
+  };
+  let res = await run();
+  if (res.some(([e]) => e instanceof Error && e.message.startsWith('NOSCRIPT'))) {
+    await redis.script('LOAD', source);
+    res = await run();
+  }
+  const failed = res.find(([e]) => e);
+  if (failed) throw failed[0];
+  return res.map(([, v]) => v);
+}
+
 export async function evalLua(redis: Redis, source: string, numKeys: number, ...args: (string | number)[]): Promise<unknown> {
   try {
     return await redis.evalsha(shaOf(source), numKeys, ...args);

@@ -1,7 +1,7 @@
 // evalLua sends a script's source only when Redis lacks it: after SCRIPT FLUSH (what a restarted
 // Redis looks like) the same call still answers, and afterwards runs by SHA again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evalLua } from '../../src/store/lua.ts';
+import { evalLua, evalLuaMany } from '../../src/store/lua.ts';
 import { testRedis, type TestRedis } from '../support/redis.ts';
 
 let t: TestRedis;
@@ -22,5 +22,14 @@ describe('evalLua', () => {
     expect(await evalLua(t.redis, INCR_BY, 1, key, 3)).toBe(5);
     expect(await calls()).toBeGreaterThan(before);
     await expect(evalLua(t.redis, `return redis.call('NOSUCHCOMMAND')`, 0)).rejects.toThrow(/Unknown Redis command|unknown command/i);
+  });
+
+  it('runs one script for several key sets in one pipeline, after SCRIPT FLUSH too, and throws a failing call', async () => {
+    const keys = ['a', 'b', 'c'].map((x) => `${t.prefix}lua-many-${x}`);
+    await t.redis.script('FLUSH');
+    expect(await evalLuaMany(t.redis, INCR_BY, keys.map((key, i) => ({ numKeys: 1, args: [key, i + 1] })))).toEqual([1, 2, 3]);
+    expect(await evalLuaMany(t.redis, INCR_BY, keys.map((key) => ({ numKeys: 1, args: [key, 10] })))).toEqual([11, 12, 13]);
+    expect(await evalLuaMany(t.redis, INCR_BY, [])).toEqual([]);
+    await expect(evalLuaMany(t.redis, INCR_BY, [{ numKeys: 1, args: [keys[0]!, 'not-a-number'] }])).rejects.toThrow(/not an integer/);
   });
 });

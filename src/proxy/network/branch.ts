@@ -81,7 +81,8 @@ export async function sweepOrphans(d: BranchDeps): Promise<string[]> {
 /** Takes the session's fragments off its devices, lets go of its allocations and its MAC; returns the devices' new revisions. */
 export async function undoBranch(d: BranchDeps, b: BranchRecord): Promise<{ targets: SyncTarget[]; synced: boolean; error?: string }> {
   const owner = ownerOf(b.callId);
-  const targets: SyncTarget[] = await Promise.all(b.devices.map(async (device) => ({ device, revision: await d.state.setContribution(device, owner, null) })));
+  const revisions = await d.state.setContributions(owner, new Map(b.devices.map((device) => [device, null])));
+  const targets: SyncTarget[] = b.devices.map((device) => ({ device, revision: revisions.get(device)! }));
   await d.members.remove(b.cid, b.mac, b.callId);
   await d.alloc.releaseVlan({ cid: b.cid, pod: b.pod, user: owner });
   if (b.group) await d.alloc.releaseGroup({ cid: b.cid, device: b.group.device, user: owner, pool: b.group.pool });

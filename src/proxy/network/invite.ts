@@ -105,7 +105,8 @@ export function inviteHandler(d: NetworkDeps) {
       const taken = await d.members.add(body.cid, { mac: body.vm.mac, vtep: body.nve.vtep, nve: body.nve.id, callId, pod: pod.id, encapsulation });
       if (taken) throw new StatusError(409, `MAC ${body.vm.mac} was taken by session ${taken.callId} meanwhile`, { holder: taken });
       // The devices' revisions are independent: one round trip for all of them, not one per device.
-      const targets = await Promise.all(mine.map(async (dev) => ({ device: dev, revision: await d.state.setContribution(dev, owner, fragments.get(dev)!) })));
+      const revisions = await d.state.setContributions(owner, new Map(mine.map((dev) => [dev, fragments.get(dev)!])));
+      const targets = mine.map((dev) => ({ device: dev, revision: revisions.get(dev)! }));
       ctx.progress(183, 'Session Progress: configuration queued', { devices: targets });
       await d.sync.request(targets, { sessionId: callId });
       await d.sync.waitApplied(targets, { deadlineMs: d.syncDeadlineMs, sessionId: callId });
