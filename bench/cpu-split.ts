@@ -21,6 +21,13 @@ function cpuMs(pid: number): number {
   return ((Number(f[11]) + Number(f[12])) * 1000) / TICK;
 }
 
+/** The whole machine's busy and idle jiffies (first line of /proc/stat). */
+function machineTicks(): { busy: number; idle: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3]! + f[4]!;
+  return { busy: f.reduce((a, b) => a + b, 0) - idle, idle };
+}
+
 function redisPid(): number | undefined {
   try {
     return Number(execFileSync('pgrep', ['-x', 'redis-server']).toString().trim().split('\n')[0]);
@@ -69,15 +76,19 @@ try {
   // warm-up: a tenth of the VMs, outside the figures
   await inviteVms(s, Math.floor(VMS / 10), { salt: 1, inFlight: IN_FLIGHT });
   const before = procs.map((p) => cpuMs(p.pid));
+  const m0 = machineTicks();
   const calls0 = await redisCalls(s.inventory.redis);
   const r = await inviteVms(s, VMS, { salt: 2, inFlight: IN_FLIGHT });
   const used = procs.map((p, i) => cpuMs(p.pid) - before[i]!);
+  const m1 = machineTicks();
   const calls1 = await redisCalls(s.inventory.redis);
   console.log(`${r.vms} VMs in ${r.seconds.toFixed(1)} s = ${r.vmsPerSecond.toFixed(0)} VMs/s, p50 ${r.p50ms.toFixed(0)} ms, p99 ${r.p99ms.toFixed(0)} ms (INVITE→183 queued p50 ${r.queuedP50ms.toFixed(0)} ms, p99 ${r.queuedP99ms.toFixed(0)} ms), failed ${r.failed}${r.firstFailure ? ` (${r.firstFailure})` : ""}`);
   const wall = r.seconds * 1000;
   for (const [i, p] of procs.entries()) console.log(`${p.role.padEnd(16)} ${(used[i]! / r.vms).toFixed(2).padStart(6)} ms/VM  ${((100 * used[i]!) / wall).toFixed(0).padStart(4)} % of a core`);
   const total = used.reduce((a, b) => a + b, 0);
   console.log(`${'total'.padEnd(16)} ${(total / r.vms).toFixed(2).padStart(6)} ms/VM  ${((100 * total) / wall).toFixed(0).padStart(4)} % of a core`);
+  const busy = ((m1.busy - m0.busy) * 1000) / TICK;
+  console.log(`${'machine'.padEnd(16)} ${(busy / r.vms).toFixed(2).padStart(6)} ms/VM  ${((100 * busy) / wall).toFixed(0).padStart(4)} % of a core (every process and the kernel; ${((100 * (m1.busy - m0.busy)) / (m1.busy - m0.busy + m1.idle - m0.idle)).toFixed(0)}% busy)`);
   const bytes = (name: string) => ((calls1.get(name) ?? 0) - (calls0.get(name) ?? 0)) / r.vms;
   console.log(`Redis network per VM: ${(bytes('bytes in') / 1024).toFixed(1)} KiB in, ${(bytes('bytes out') / 1024).toFixed(1)} KiB out`);
   for (const b of ['bytes in', 'bytes out']) [calls0, calls1].forEach((m) => m.delete(b));
