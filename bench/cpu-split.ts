@@ -1,7 +1,7 @@
 // Where provisioning's CPU goes: the bench stack (netsim, network proxy, tenant proxy, agents in
 // this process, Redis) under the same closed-loop INVITE load as `npm run bench`, and for each
 // process the CPU milliseconds it spent per VM (utime+stime from /proc). `npm run bench:cpu`
-// (BENCH_VMS, BENCH_AGENTS, BENCH_IN_FLIGHT, BENCH_WORKERS, BENCH_WORKER_PROCESSES to change the sizes; BENCH_CPU_PROF=DIR for
+// (BENCH_VMS, BENCH_AGENTS, BENCH_IN_FLIGHT, BENCH_COMMIT_MS, BENCH_WORKERS, BENCH_WORKER_PROCESSES to change the sizes; BENCH_CPU_PROF=DIR for
 // V8 profiles).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -70,7 +70,7 @@ async function bytesByPattern(redis: Redis, prefix: string, vms: number): Promis
     .join('\n');
 }
 
-const s = await startStack({ agents: AGENTS, processes: 1, commitDelayMs: 200, workers: Number(process.env.BENCH_WORKERS ?? 1), workerProcesses: Number(process.env.BENCH_WORKER_PROCESSES ?? 0), basePort: 30_000 + Math.floor(Math.random() * 10_000) });
+const s = await startStack({ agents: AGENTS, processes: 1, commitDelayMs: Number(process.env.BENCH_COMMIT_MS ?? 200), workers: Number(process.env.BENCH_WORKERS ?? 1), workerProcesses: Number(process.env.BENCH_WORKER_PROCESSES ?? 0), basePort: 30_000 + Math.floor(Math.random() * 10_000) });
 try {
   const procs = [...s.pids, { role: 'bench (agents)', pid: process.pid }, ...(redisPid() ? [{ role: 'redis', pid: redisPid()! }] : [])];
   // warm-up: a tenth of the VMs, outside the figures
