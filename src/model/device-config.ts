@@ -75,7 +75,8 @@ export function emptyConfig(): DeviceConfig {
 /** Stable JSON of one entry: keys sorted, so equal entries compare equal whatever their origin. */
 export function stableJson(value: unknown): string {
   // Byte for byte what JSON.stringify gives with keys sorted, written out by hand: a replacer that
-  // rebuilds every object was a tenth of a sync's CPU on devices with thousands of entries.
+  // rebuilds every object was a tenth of a sync's CPU on devices with thousands of entries. For plain
+  // JSON values only (what configurations and inventory entities are): no toJSON, no sparse arrays.
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map((v: unknown) => (v === undefined || typeof v === 'function' ? 'null' : stableJson(v))).join(',')}]`;
   const o = value as Record<string, unknown>;

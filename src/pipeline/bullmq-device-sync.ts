@@ -36,6 +36,8 @@ interface Waiter {
 
 type VerdictInputs = Awaited<ReturnType<SyncRecords['verdictInputs']>>;
 
+const READ_RETRY_MS = 250;
+
 export class BullmqDeviceSync implements DeviceSyncPort {
   private readonly records: SyncRecords;
   private sub: Redis | null = null;
@@ -115,17 +117,20 @@ export class BullmqDeviceSync implements DeviceSyncPort {
     const state = { again: false };
     this.reading.set(device, state);
     void (async () => {
+      let failed = false;
       do {
         state.again = false;
-        let inputs: VerdictInputs | Error;
         try {
-          inputs = await this.records.verdictInputs(device);
-        } catch (e) {
-          inputs = e instanceof Error ? e : new Error(String(e));
+          const inputs = await this.records.verdictInputs(device);
+          for (const w of [...(this.waiters.get(device) ?? [])]) w.judged(device, this.verdict(device, inputs, w));
+        } catch {
+          // Redis did not answer: the sessions keep waiting (their deadline bounds it) and the read is
+          // tried again shortly, rather than failing every session on the device at once.
+          failed = true;
         }
-        for (const w of [...(this.waiters.get(device) ?? [])]) w.judged(device, inputs instanceof Error ? inputs : this.verdict(device, inputs, w));
-      } while (state.again && this.waiters.has(device));
+      } while (state.again && !failed && this.waiters.has(device));
       this.reading.delete(device);
+      if (failed) setTimeout(() => this.waiters.has(device) && this.read(device), READ_RETRY_MS).unref();
     })();
   }
 

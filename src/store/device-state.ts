@@ -36,6 +36,9 @@ if ARGV[3] == '' then
   end
 end
 local rev = redis.call('HINCRBY', KEYS[2], 'desiredRev', 1)
+-- State written before reshapedRev existed (or a device's first write) counts as reshaped now: its
+-- next sync reads every contribution once.
+if redis.call('HEXISTS', KEYS[2], 'reshapedRev') == 0 then redis.call('HSET', KEYS[2], 'reshapedRev', rev) end
 if ARGV[3] == '' then
   redis.call('ZREM', KEYS[4], ARGV[2])
   redis.call('HSET', KEYS[2], 'reshapedRev', rev)

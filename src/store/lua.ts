@@ -18,15 +18,20 @@ function shaOf(source: string): string {
  *  on its own, as separate evalLua calls would be. The first failure is thrown. */
 export async function evalLuaMany(redis: Redis, source: string, calls: readonly { numKeys: number; args: (string | number)[] }[]): Promise<unknown[]> {
   if (calls.length === 0) return [];
-  const run = async () => {
+  const run = async (which: readonly { numKeys: number; args: (string | number)[] }[]) => {
     const p = redis.pipeline();
-    for (const c of calls) p.evalsha(shaOf(source), c.numKeys, ...c.args);
+    for (const c of which) p.evalsha(shaOf(source), c.numKeys, ...c.args);
     return (await p.exec()) ?? [];
   };
-  let res = await run();
-  if (res.some(([e]) => e instanceof Error && e.message.startsWith('NOSCRIPT'))) {
+  const noScript = ([e]: [Error | null, unknown]) => e instanceof Error && e.message.startsWith('NOSCRIPT');
+  const res = await run(calls);
+  const missed = res.map((r, i) => (noScript(r) ? i : -1)).filter((i) => i >= 0);
+  if (missed.length) {
+    // Only the calls that did not run go again: the others ran (a SCRIPT LOAD by another client can
+    // land in the middle of the pipeline).
     await redis.script('LOAD', source);
-    res = await run();
+    const again = await run(missed.map((i) => calls[i]!));
+    missed.forEach((i, j) => (res[i] = again[j]!));
   }
   const failed = res.find(([e]) => e);
   if (failed) throw failed[0];

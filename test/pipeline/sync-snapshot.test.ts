@@ -73,4 +73,26 @@ describe('delta snapshot', () => {
     const desired = await store.desired(device);
     expect(targetOf(await readFullSnapshot(t.redis, t.k, device)).macs.length).toBeLessThanOrEqual(desired.config.macs.length);
   });
+
+  it('reads everything once after state written by a version without the seq index (an upgrade)', async () => {
+    const store = new DeviceStateStore(t.redis, t.k);
+    const device = 'gw9';
+    // What the previous version's SET_CONTRIBUTION left: fragments and desiredRev, no index, no reshapedRev.
+    const old = async (owner: string, frag: DeviceConfig | null) => {
+      const rev = await t.redis.hincrby(t.k.deviceState(device), 'desiredRev', 1);
+      if (frag) await t.redis.hset(t.k.deviceContrib(device), owner, JSON.stringify({ seq: rev, config: frag }));
+      else await t.redis.hdel(t.k.deviceContrib(device), owner);
+    };
+    await old('session:a', fragment(1, 1));
+    await old('session:b', fragment(2, 1));
+    const first = await readFullSnapshot(t.redis, t.k, device);
+    await store.recordApplied(device, first.revision, targetOf(first), { committed: true });
+    // both removed before the upgrade, never synced: the index (empty) and the hash (empty) agree
+    await old('session:a', null);
+    await old('session:b', null);
+    await store.setContribution(device, 'session:c', fragment(3, 2)); // the first write of the new version
+    const delta = await readSnapshot(t.redis, t.k, device);
+    expect(delta.settled).toBeUndefined();
+    expect(targetOf(delta).macs.map((m) => m.mac)).toEqual(['02:00:00:00:00:03']);
+  });
 });
