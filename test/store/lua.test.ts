@@ -1,21 +1,26 @@
-// evalLua sends a script's source only when Redis lacks it: after SCRIPT FLUSH (what a restarted
-// Redis looks like) the same call still answers, and afterwards runs by SHA again.
+// evalLua sends a script's source only when Redis lacks it (a restarted Redis, SCRIPT FLUSH): the
+// first call of a script Redis has never seen still answers, and later ones run by SHA. A script of
+// its own per test run (a unique comment) stands for the flushed cache: SCRIPT FLUSH itself would
+// pull the scripts from under every other client of this Redis.
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evalLua, evalLuaMany } from '../../src/store/lua.ts';
 import { testRedis, type TestRedis } from '../support/redis.ts';
 
+const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
 let t: TestRedis;
 beforeAll(async () => {
   t = await testRedis();
+  INCR_BY = `-- ${t.prefix}\nreturn redis.call('INCRBY', KEYS[1], ARGV[1])`;
 });
 afterAll(() => t.cleanup());
 
-const INCR_BY = `return redis.call('INCRBY', KEYS[1], ARGV[1])`;
+let INCR_BY = '';
 
 describe('evalLua', () => {
   it('loads the script on NOSCRIPT and runs it by SHA afterwards; a script error is thrown as is', async () => {
     const key = `${t.prefix}lua-counter`;
-    await t.redis.script('FLUSH');
+    expect(await t.redis.script('EXISTS', sha1(INCR_BY))).toEqual([0]);
     expect(await evalLua(t.redis, INCR_BY, 1, key, 2)).toBe(2);
     const calls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await t.redis.info('commandstats'))?.[1] ?? 0);
     const before = await calls();
@@ -24,10 +29,11 @@ describe('evalLua', () => {
     await expect(evalLua(t.redis, `return redis.call('NOSUCHCOMMAND')`, 0)).rejects.toThrow(/Unknown Redis command|unknown command/i);
   });
 
-  it('runs one script for several key sets in one pipeline, after SCRIPT FLUSH too, and throws a failing call', async () => {
+  it('runs one script for several key sets in one pipeline, one Redis lacks too, and throws a failing call', async () => {
     const keys = ['a', 'b', 'c'].map((x) => `${t.prefix}lua-many-${x}`);
-    await t.redis.script('FLUSH');
-    expect(await evalLuaMany(t.redis, INCR_BY, keys.map((key, i) => ({ numKeys: 1, args: [key, i + 1] })))).toEqual([1, 2, 3]);
+    const fresh = `${INCR_BY} -- many`;
+    expect(await t.redis.script('EXISTS', sha1(fresh))).toEqual([0]);
+    expect(await evalLuaMany(t.redis, fresh, keys.map((key, i) => ({ numKeys: 1, args: [key, i + 1] })))).toEqual([1, 2, 3]);
     expect(await evalLuaMany(t.redis, INCR_BY, keys.map((key) => ({ numKeys: 1, args: [key, 10] })))).toEqual([11, 12, 13]);
     expect(await evalLuaMany(t.redis, INCR_BY, [])).toEqual([]);
     await expect(evalLuaMany(t.redis, INCR_BY, [{ numKeys: 1, args: [keys[0]!, 'not-a-number'] }])).rejects.toThrow(/not an integer/);
