@@ -81,6 +81,18 @@ export function keys(prefix: string) {
     /** VNI membership per CID: hash MAC → JSON {vtep, nve, callId, pod, encapsulation}; set of CIDs with members. */
     vniMembers: (cid: string) => `${prefix}np:members:${cid}`,
     vniMemberIndex: `${prefix}np:members-index`,
+    /** The VNI plane per CID (membership.ts): the table's revision counter, its numbered change log
+     *  (zset), the joining VTEPs (set), the highest revision handed to the fan-out, NVE → acked revision. */
+    vniRev: (cid: string) => `${prefix}np:vni:rev:${cid}`,
+    vniLog: (cid: string) => `${prefix}np:vni:log:${cid}`,
+    vniFloods: (cid: string) => `${prefix}np:vni:floods:${cid}`,
+    vniFanout: (cid: string) => `${prefix}np:vni:fanout:${cid}`,
+    vniAck: (cid: string) => `${prefix}np:vni:ack:${cid}`,
+    /** REFER (proxy/tenant/refer.ts): hash of one move (source, target, state, status, reason, the
+     *  target's ack); the channel every tenant proxy process hears the admin's moves on; one move's progress. */
+    refer: (referId: string) => `${prefix}refer:${referId}`,
+    referRequests: `${prefix}refer:requests`,
+    referProgress: (referId: string) => `${prefix}refer:progress:${referId}`,
   };
 }
 

@@ -44,18 +44,9 @@ export interface TableSnapshot {
 /** How many entries each VNI's log keeps; an NVE further behind gets the whole table. */
 export const LOG_KEEP = 10_000;
 
-/** Keys of the VNI plane (all under the store's prefix). `vniAck` is what views read as "acknowledged". */
+/** Keys of the VNI plane (store/keys.ts). `ack` is what views read as "acknowledged". */
 export function vniKeys(k: Keys) {
-  const p = k.prefix;
-  return {
-    rev: (cid: string) => `${p}np:vni:rev:${cid}`,
-    log: (cid: string) => `${p}np:vni:log:${cid}`,
-    floods: (cid: string) => `${p}np:vni:floods:${cid}`,
-    /** Highest revision already handed to the fan-out (claimed by one proxy process). */
-    fanout: (cid: string) => `${p}np:vni:fanout:${cid}`,
-    /** Hash NVE → the highest MAC-table revision the NVE acknowledged having applied. */
-    ack: (cid: string) => `${p}np:vni:ack:${cid}`,
-  };
+  return { rev: k.vniRev, log: k.vniLog, floods: k.vniFloods, fanout: k.vniFanout, ack: k.vniAck };
 }
 
 // Shared Lua tail: number the change and append it. Entries are `<rev>:<json>` so equal changes at

@@ -25,15 +25,9 @@ import { fanout } from './mac-fanout.ts';
 import type { Registration } from './registrar.ts';
 import type { Session } from './sessions.ts';
 
+/** The REFER keys (store/keys.ts). */
 export function referKeys(k: Keys) {
-  return {
-    /** Hash of one move: source, target, state, status, reason, and the target's ack. */
-    refer: (referId: string) => `${k.prefix}refer:${referId}`,
-    /** Channel the admin's moves are published on; every tenant proxy process listens. */
-    requests: `${k.prefix}refer:requests`,
-    /** Channel of one move's progress (the admin's NOTIFYs). */
-    progress: (referId: string) => `${k.prefix}refer:progress:${referId}`,
-  };
+  return { refer: k.refer, requests: k.referRequests, progress: k.referProgress };
 }
 
 const referBody = z.union([z.strictObject({ to: id }), z.strictObject({ vtep: ip })], { error: 'give either to (an hNVE id) or vtep (its address)' });
