@@ -111,6 +111,16 @@ describe('the example topologies', () => {
     expect(r.skipped.map((s) => s.node)).toEqual(['spine1', 'legacy1', 'wanhost1']);
   });
 
+  it('put every hypervisor\'s VTEP on its link to the ToR, the underlay its agent file names', () => {
+    for (const file of examples) {
+      const topo = parse(readFileSync(file, 'utf8')) as { topology: { nodes: Record<string, { binds?: string[]; exec?: string[]; labels?: Record<string, string> }> } };
+      // a hypervisor is a node that runs the hNVE agent from its agent file
+      const hvs = Object.entries(topo.topology.nodes).filter(([, n]) => n.binds?.some((b) => b.endsWith(':/etc/nvo/agent.yaml:ro')));
+      expect(hvs.length, file).toBeGreaterThan(0);
+      for (const [name, n] of hvs) expect(n.exec, `${file}: ${name}`).toContain(`ip address add ${n.labels!['nvo.vtep']}/32 dev eth1`);
+    }
+  });
+
   it('use documentation addresses only, and never containerlab\'s default management network', () => {
     const docs = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '232.0.0.0/8'].map((c) => parseCidr(c) as Cidr);
     const clabDefault = ['172', '20', '20', ''].join('.');
