@@ -80,10 +80,15 @@ export async function uc3Registration(c: DemoContext): Promise<void> {
     const got = await c.devices.read(d);
     n.say(`${id}: reached over ${d.driver === 'netconf' ? 'NETCONF (SSH, hello, get-config running)' : 'XMPP (IQ get state to the gateway agent)'} in ${Date.now() - t0} ms — holds ${got.config.vnis.length} VNI(s)`);
   }
+  // The hNVE agents REGISTER and the XMPP gateway agents announce themselves on their own, right after
+  // `lab up`: the network proxy's XMPP login (eager, but after it listens) may come a moment after the
+  // demo starts, and an agent whose announcement found no controller tries again. Wait for both;
+  // 40 s covers an announcement refused once (the agent then waits 30 s).
+  const xmppIds = new Set(lab.topology.devices.filter((id) => lab.xmpp.agents[id]));
   const rows = await until(async () => {
     const r = await nveRows(c.views);
-    return r.filter((x) => x.kind === 'hNVE').every((x) => x.registered) ? r : null;
-  }, 10_000);
+    return r.filter((x) => x.kind === 'hNVE' || xmppIds.has(x.id)).every((x) => x.registered) ? r : null;
+  }, 40_000);
   const all = rows ?? (await nveRows(c.views));
   n.say('nvo show nves (the tenant proxy\'s registrar and the network proxy\'s reach):');
   for (const r of all) n.say(`  ${r.id.padEnd(5)} ${r.kind} ${(r.pod ?? r.role ?? '').padEnd(7)} VTEP ${r.vtep.padEnd(13)} registered ${r.registered ? 'yes' : 'no '} ${r.via ?? ''}${r.expiresAt ? ` until ${r.expiresAt.slice(11, 19)}` : ''}`);
