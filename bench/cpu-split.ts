@@ -1,8 +1,9 @@
 // Where provisioning's CPU goes: the bench stack (netsim, network proxy, tenant proxy, agents in
 // this process, Redis) under the same closed-loop INVITE load as `npm run bench`, and for each
-// process the CPU milliseconds it spent per VM (utime+stime from /proc). `npm run bench:cpu`
-// (BENCH_VMS, BENCH_AGENTS, BENCH_IN_FLIGHT, BENCH_COMMIT_MS, BENCH_WORKERS, BENCH_WORKER_PROCESSES to change the sizes; BENCH_CPU_PROF=DIR for
-// V8 profiles).
+// process the CPU milliseconds it spent per VM (utime+stime from /proc), the machine's busy share,
+// and Redis commands and bytes per VM. `npm run bench:cpu`; sizes: BENCH_VMS, BENCH_AGENTS,
+// BENCH_IN_FLIGHT, BENCH_COMMIT_MS, BENCH_WORKERS, BENCH_WORKER_PROCESSES; BENCH_CPU_PROF=DIR for V8
+// profiles; BENCH_REDIS_KEYS=1 for Redis memory per VM by key pattern.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';

@@ -1,6 +1,7 @@
 // The VM load of `npm run bench`: N INVITEs (one VM each, a MAC of its own) from the stack's agents,
 // a closed loop with one INVITE in flight per agent (inFlight: more, spread over the agents), VM i on
-// agent i mod agents in that agent's tenant. The sessions stay up (no BYE): the figures are for provisioning, and memory grows with them.
+// agent i mod agents in that agent's tenant. The sessions stay up (no BYE): the figures are for
+// provisioning, and memory grows with them.
 import { performance } from 'node:perf_hooks';
 import type { Stack } from './stack.ts';
 import { tenantOf } from './stack.ts';
