@@ -5,15 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { testRedis, type TestRedis } from '../support/redis.ts';
+import { NVO_BIN, runNvo } from '../support/nvo-cli.ts';
 
-const BIN = new URL('../../bin/nvo.js', import.meta.url).pathname;
 const LAB = new URL('../../lab/inventory.yaml', import.meta.url).pathname;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let t: TestRedis;
 let dir: string;
@@ -28,17 +22,7 @@ afterEach(async () => {
   await t.cleanup();
 });
 
-function nvo(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NVO_PREFIX: t.prefix, NVO_ADMIN_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const nvo = (args: string[], env: Record<string, string> = {}) => runNvo(args, { NVO_PREFIX: t.prefix, NVO_ADMIN_TOKEN: '', ...env });
 
 function file(name: string, text: string): string {
   const p = join(dir, name);
@@ -128,7 +112,7 @@ describe('nvo CLI', () => {
 
   it('serves the admin API: refuses to start without a token, and with one needs it for writes', async () => {
     await fails(['serve', '--listen', '127.0.0.1:0'], 2, /NVO_ADMIN_TOKEN/);
-    const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0'], {
+    const child = spawn(process.execPath, [NVO_BIN, 'serve', '--listen', '127.0.0.1:0'], {
       env: { ...process.env, NVO_PREFIX: t.prefix, NVO_ADMIN_TOKEN: 'cli-test-token', NVO_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

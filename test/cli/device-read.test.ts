@@ -11,23 +11,14 @@ import { diffConfig, emptyConfig, type DeviceConfig } from '../../src/model/devi
 import { DeviceStateStore } from '../../src/store/device-state.ts';
 import { InventoryStore } from '../../src/store/inventory-store.ts';
 import { testRedis, type TestRedis } from '../support/redis.ts';
+import { runNvo } from '../support/nvo-cli.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const BIN = join(here, '../../bin/nvo.js');
 let servers: NetconfServers;
 let t: TestRedis;
 let device: Device;
 
-function nvo(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NVO_PREFIX: t.prefix }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const nvo = (args: string[]) => runNvo(args, { NVO_PREFIX: t.prefix });
 
 const want: DeviceConfig = { ...emptyConfig(), vlans: [{ id: 42, name: 'acme <&> "blue"' }], vnis: [{ vni: 5042, vlan: 42, encapsulation: 'vxlan' }] };
 

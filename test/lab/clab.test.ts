@@ -2,7 +2,7 @@
 // store (real Redis, test prefix) accepts, dry run then apply, idempotently; bad topologies get an
 // error naming the node, the field and the line; and the CLI does it all as a child process.
 // containerlab itself (and Docker) is not run here: deployment is not checked by these tests.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,12 +18,12 @@ import { parseClabTopology, readClabTopology } from '../../src/lab/clab/topology
 import { cidrContains, parseCidr, type Cidr } from '../../src/model/net.ts';
 import { InventoryStore } from '../../src/store/inventory-store.ts';
 import { testRedis, type TestRedis } from '../support/redis.ts';
+import { runNvo } from '../support/nvo-cli.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const CLAB_DIR = join(ROOT, 'lab/containerlab');
 const REFERENCE = join(CLAB_DIR, 'nvo-reference.clab.yml');
 const SMALL = join(CLAB_DIR, 'nvo-small.clab.yml');
-const BIN = join(ROOT, 'bin/nvo.js');
 const examples = readdirSync(CLAB_DIR)
   .filter((f) => f.endsWith('.clab.yml'))
   .map((f) => join(CLAB_DIR, f));
@@ -237,23 +237,7 @@ describe('conversion rules and errors', () => {
   });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function nvo(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NVO_PREFIX: t.prefix }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const nvo = (args: string[]) => runNvo(args, { NVO_PREFIX: t.prefix });
 
 describe('nvo inventory from-clab (the executable)', () => {
   it('prints the inventory with flags applied; refuses a bad file in one line with file:line, exit 2', async () => {

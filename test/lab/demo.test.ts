@@ -4,7 +4,7 @@
 // listening port of the lab may be left. Needs root (namespaces) and the Debian packages netconfd,
 // openssh-server, prosody, iproute2, iputils-ping; skips with the reason otherwise. The lab gets a
 // name, state dir and Redis key prefix of its own (the keys are deleted afterwards).
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { spawnSync, execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,7 @@ import type { DemoReport } from '../../src/lab/demo/narrator.ts';
 import { agentSocket } from '../../src/lab/hnve-agents.ts';
 import { Supervisor } from '../../src/lab/supervisor.ts';
 import { InventoryStore } from '../../src/store/inventory-store.ts';
+import { runNvo } from '../support/nvo-cli.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const why = skipReason();
@@ -40,16 +41,7 @@ const env = { ...process.env, NVO_PREFIX: prefix, NVO_CHECK_SYNC_INTERVAL_MS: '0
 const labArgs = ['--name', name, '--state-dir', stateDir];
 const netconfDir = new Supervisor(stateDir).netconfDir;
 
-function nvo(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [join(ROOT, 'bin/nvo.js'), ...args], { env, cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    c.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const nvo = (args: string[]) => runNvo(args, env, { cwd: ROOT });
 
 const labNamespaces = () =>
   execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })

@@ -25,6 +25,7 @@ import { openLab } from '../../src/lab/lab-handle.ts';
 import { networkPlan } from '../../src/lab/network.ts';
 import { loadTopology } from '../../src/lab/topology.ts';
 import { stopProcess, Supervisor, type ProcRecord } from '../../src/lab/supervisor.ts';
+import { NVO_BIN, runNvo } from '../support/nvo-cli.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const why = skipReason();
@@ -47,16 +48,7 @@ const prefix = `test-${randomUUID()}:`;
 const env = { ...process.env, NVO_PREFIX: prefix, NVO_CHECK_SYNC_INTERVAL_MS: '0' };
 const labArgs = ['--name', name, '--state-dir', stateDir];
 
-function nvo(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [join(ROOT, 'bin/nvo.js'), ...args], { env, cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    c.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const nvo = (args: string[]) => runNvo(args, env, { cwd: ROOT });
 
 const state = () => JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')) as { processes: Record<string, { pid: number; start: number; what: string; ports?: number[] }>; data: { netconf: { instances: { port: number }[] }; xmpp: { service: string; controller: { jid: string; password: string } } } };
 const netnsOf = (id: string) => `${name}-${id}`;
@@ -276,7 +268,7 @@ describe.skipIf(why !== null)('nvo lab up|down|status on this machine', () => {
     expectNothingLeft(ports);
 
     // kill -9 of `up` once netconfd is up: processes, namespaces and the state file are left behind.
-    const c = spawn(process.execPath, [join(ROOT, 'bin/nvo.js'), 'lab', 'up', ...labArgs], { env, cwd: ROOT });
+    const c = spawn(process.execPath, [NVO_BIN, 'lab', 'up', ...labArgs], { env, cwd: ROOT });
     let err = '';
     c.stderr.on('data', (d: Buffer) => (err += d.toString()));
     await until('up to start netconfd', () => err.includes('netconfd + sshd'), 120_000);

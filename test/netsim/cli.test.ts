@@ -1,25 +1,19 @@
 // `nvo netsim start` leaves a background fleet behind (src/netsim/main.ts run) that `status` and
 // `fail` reach and `stop` takes away completely (no process, no state file). Run through bin/nvo.js,
 // as users run it.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as op from '../../src/drivers/netconf/operations.ts';
 import { NetconfSession } from '../../src/drivers/netconf/rpc.ts';
 import { isNetsimProcess, readState, stopBackground } from '../../src/netsim/process.ts';
 import { eventually, vlans } from './support.ts';
+import { runNvo } from '../support/nvo-cli.ts';
 
-const nvo = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/nvo.js');
 const dir = mkdtempSync(join(tmpdir(), 'nvo-netsim-cli-'));
 
-function netsim(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [nvo, 'netsim', ...args], { timeout: 90_000 }, (err, stdout, stderr) => done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-  });
-}
+const netsim = (...args: string[]) => runNvo(['netsim', ...args]);
 
 afterAll(async () => {
   await stopBackground(dir); // only if a test failed half-way

@@ -1,8 +1,6 @@
 // `nvo worker` and `nvo device diff|sync|status` as a user runs them: the real CLI in processes of
 // its own, a real netconfd device, drift made behind nvo's back with a direct NETCONF edit.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNetconfServers, type NetconfServers } from '../../lab/netconf-server.ts';
 import { applyToDevice, getRunning } from '../../src/drivers/netconf/device-ops.ts';
@@ -12,24 +10,15 @@ import { DriverRegistry } from '../../src/pipeline/driver-registry.ts';
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { InventoryStore } from '../../src/store/inventory-store.ts';
 import { testRedis, type TestRedis } from '../support/redis.ts';
+import { NVO_BIN, runNvo } from '../support/nvo-cli.ts';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../bin/nvo.js');
 let servers: NetconfServers;
 let t: TestRedis;
 let inventory: InventoryStore;
 let device: Device;
 let worker: ChildProcess | null = null;
 
-function nvo(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NVO_PREFIX: t.prefix, NVO_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const nvo = (args: string[]) => runNvo(args, { NVO_PREFIX: t.prefix, NVO_LOG_LEVEL: 'warn' });
 
 beforeAll(async () => {
   servers = await startNetconfServers({ count: 1 });
@@ -67,7 +56,7 @@ describe('nvo worker and nvo device sync/diff/status', () => {
       expect(diff.stdout).toMatch(/<vlan[ >]/);
       expect((await getRunning(device)).config).toEqual(emptyConfig());
 
-      worker = spawn(process.execPath, [BIN, 'worker', '--concurrency', '2', '--check-interval', '0'], { env: { ...process.env, NVO_PREFIX: t.prefix, NVO_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      worker = spawn(process.execPath, [NVO_BIN, 'worker', '--concurrency', '2', '--check-interval', '0'], { env: { ...process.env, NVO_PREFIX: t.prefix, NVO_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
       await new Promise<void>((resolve) => {
         let err = '';
         worker!.stderr!.on('data', (d: Buffer) => {

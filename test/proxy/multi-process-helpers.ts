@@ -3,9 +3,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { NVO_BIN, runNvo, type NvoRun } from '../support/nvo-cli.ts';
 
-const NVO = resolve(import.meta.dirname, '../../bin/nvo.js');
 
 export interface ProxyProcess {
   child: ChildProcess;
@@ -29,18 +29,12 @@ export class ProxyProcesses {
   }
 
   /** Runs `nvo <args>` to its end: exit code and output (for refused configurations). */
-  async run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = spawn(process.execPath, [NVO, ...args], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    return { code, stdout, stderr };
+  run(args: string[]): Promise<NvoRun> {
+    return runNvo(args, this.env());
   }
 
   async start(kind: 'tenant-proxy' | 'network-proxy', configFile: string, timeoutMs = 60_000): Promise<ProxyProcess> {
-    const child = spawn(process.execPath, [NVO, kind, '--config', configFile], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [NVO_BIN, kind, '--config', configFile], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
     const p: ProxyProcess = { child, port: 0, logs: [], stderr: '', exited: new Promise((r) => child.once('exit', (c) => r(c))) };
     this.started.push(p);
     child.stderr!.on('data', (b: Buffer) => (p.stderr += b.toString()));

@@ -13,8 +13,8 @@ import { RecorderDataPlane } from '../../../src/dataplane/recorder.ts';
 import { Membership } from '../../../src/proxy/network/membership.ts';
 import { NveStore } from '../../../src/store/nve-store.ts';
 import { SECRETS, startStack, type Stack } from '../../proxy/harness.ts';
+import { NVO_BIN, runNvo } from '../../support/nvo-cli.ts';
 
-const BIN = new URL('../../../bin/nvo.js', import.meta.url).pathname;
 const CLAB = new URL('../../../lab/containerlab/agents/', import.meta.url).pathname;
 const H4 = { id: 'h4', pod: 'pod1', vtep: '192.0.2.204', encapsulations: ['vxlan'], secret: 'secret-of-h4-0123456789' };
 const VM = '02:00:00:00:01:01';
@@ -23,14 +23,7 @@ let dir: string;
 let agentProc: ChildProcess | null = null;
 let h4: HnveAgent;
 
-function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NVO_PREFIX: s.t.prefix, NVO_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code: code ?? -1, out, err })));
-}
+const run = (args: string[]) => runNvo(args, { NVO_PREFIX: s.t.prefix, NVO_LOG_LEVEL: 'silent' });
 
 beforeAll(async () => {
   s = await startStack();
@@ -52,7 +45,7 @@ describe('nvo agent and nvo move', () => {
     writeFileSync(join(dir, 'h1.secret'), `${SECRETS.h1}\n`);
     const file = join(dir, 'agent.yaml');
     writeFileSync(file, ['nve: h1', 'secretFile: h1.secret', 'proxies:', '  - ws://127.0.0.1:9', `  - ${s.url}`, 'proxyId: tp1', 'dataPlane: { kind: recorder }', 'vms:', `  - { mac: "${VM}", cid: acme, port: vm1 }`, ''].join('\n'));
-    agentProc = spawn(process.execPath, [BIN, 'agent', '--config', file], { env: { ...process.env, NVO_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    agentProc = spawn(process.execPath, [NVO_BIN, 'agent', '--config', file], { env: { ...process.env, NVO_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     agentProc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const members = new Membership(s.t.redis, s.t.k);
@@ -63,8 +56,8 @@ describe('nvo agent and nvo move', () => {
 
   it('nvo move h1 --to h4 prints the progress and ends 200; the VM is behind h4 now', async () => {
     const r = await run(['move', 'h1', '--to', 'h4']);
-    expect(r.code, r.err).toBe(0);
-    const lines = r.out.trim().split('\n');
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toBe('SIP/2.0 202 Accepted');
     expect(lines[1]).toBe('SIP/2.0 100 Trying');
     expect(lines.at(-1)).toBe('SIP/2.0 200 OK');
@@ -76,16 +69,16 @@ describe('nvo agent and nvo move', () => {
   it('a move that cannot start says why and exits 1; bad usage exits 2', async () => {
     const none = await run(['move', 'h1', '--to', 'h4']);
     expect(none.code).toBe(1);
-    expect(none.out).toMatch(/^SIP\/2.0 481 h1 has no established session to move/m);
+    expect(none.stdout).toMatch(/^SIP\/2.0 481 h1 has no established session to move/m);
     const cross = await run(['move', 'h4', '--to', 'h3']);
     expect(cross.code).toBe(1);
-    expect(cross.out).toMatch(/404 h3 is not registered/);
+    expect(cross.stdout).toMatch(/404 h3 is not registered/);
     const noVtep = await run(['move', 'h4', '--vtep', '192.0.2.250']);
     expect(noVtep.code).toBe(1);
-    expect(noVtep.out).toMatch(/404 no registered hNVE has VTEP 192\.0\.2\.250/);
+    expect(noVtep.stdout).toMatch(/404 no registered hNVE has VTEP 192\.0\.2\.250/);
     const both = await run(['move', 'h4', '--to', 'h1', '--vtep', '192.0.2.201']);
     expect(both.code).toBe(2);
-    expect(both.err).toMatch(/--to: give exactly one of --to and --vtep/);
+    expect(both.stderr).toMatch(/--to: give exactly one of --to and --vtep/);
   }, 60_000);
 
   it('nvo agent refuses a bad file with the field named, exit 2', async () => {
@@ -93,7 +86,7 @@ describe('nvo agent and nvo move', () => {
     writeFileSync(file, 'nve: h1\nsecret: short\nproxies: []\n');
     const r = await run(['agent', '--config', file]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/proxies: name at least one tenant proxy|secret: at least 16 characters/);
+    expect(r.stderr).toMatch(/proxies: name at least one tenant proxy|secret: at least 16 characters/);
     expect(agentProc!.exitCode).toBe(null);
     agentProc!.kill('SIGTERM');
     await new Promise((r) => agentProc!.once('exit', r));

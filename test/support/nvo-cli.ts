@@ -1,0 +1,26 @@
+// The `nvo` executable as a user runs it (node bin/nvo.js …), for the tests of the CLI: one place that
+// spawns it and collects what it printed. It waits for 'close', not 'exit': only then is all the
+// output read.
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+
+export const NVO_BIN = resolve(import.meta.dirname, '../../bin/nvo.js');
+
+export interface NvoRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `nvo args…` with `env` over this process's environment. */
+export function runNvo(args: string[], env: NodeJS.ProcessEnv = {}, o: { cwd?: string } = {}): Promise<NvoRun> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [NVO_BIN, ...args], { env: { ...process.env, ...env }, cwd: o.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', fail);
+    child.once('close', (code) => done({ code, stdout, stderr }));
+  });
+}
