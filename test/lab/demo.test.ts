@@ -4,9 +4,9 @@
 // listening port of the lab may be left. Needs root (namespaces) and the Debian packages netconfd,
 // openssh-server, prosody, iproute2, iputils-ping; skips with the reason otherwise. The lab gets a
 // name, state dir and Redis key prefix of its own (the keys are deleted afterwards).
-import { spawnSync, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -16,22 +16,13 @@ import { getRunning } from '../../src/drivers/netconf/device-ops.ts';
 import type { Device } from '../../src/model/device.ts';
 import type { DemoReport } from '../../src/lab/demo/narrator.ts';
 import { agentSocket } from '../../src/lab/hnve-agents.ts';
-import { Supervisor } from '../../src/lab/supervisor.ts';
 import { InventoryStore } from '../../src/store/inventory-store.ts';
 import { runNvo } from '../support/nvo-cli.ts';
+import { labNamespaces, labProcesses, labSkipReason } from './lab-support.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-const why = skipReason();
+const why = labSkipReason({ ping: true });
 if (why) console.log(`skipping the lab demo test: ${why}`);
-
-function skipReason(): string | null {
-  if (process.getuid?.() !== 0) return 'nvo lab needs root to create network namespaces';
-  for (const bin of ['/usr/sbin/netconfd', '/usr/sbin/sshd', '/usr/bin/prosody', '/usr/bin/prosodyctl']) if (!existsSync(bin)) return `${bin} is missing`;
-  const r = spawnSync('ip', ['netns', 'list']);
-  if (r.error || r.status !== 0) return `'ip netns' does not work here`;
-  if (spawnSync('ping', ['-V']).error) return 'ping (iputils-ping) is not installed';
-  return null;
-}
 
 const name = `nvd${randomBytes(2).toString('hex')}`;
 const base = mkdtempSync(join(tmpdir(), 'nvo-demo-test-'));
@@ -39,26 +30,9 @@ const stateDir = join(base, 'lab');
 const prefix = `test-${randomUUID()}:`;
 const env = { ...process.env, NVO_PREFIX: prefix, NVO_CHECK_SYNC_INTERVAL_MS: '0' };
 const labArgs = ['--name', name, '--state-dir', stateDir];
-const netconfDir = new Supervisor(stateDir).netconfDir;
 
 const nvo = (args: string[]) => runNvo(args, env, { cwd: ROOT });
 
-const labNamespaces = () =>
-  execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .split('\n')
-    .map((l) => l.split(' ')[0]!)
-    .filter((n) => n.startsWith(`${name}-`));
-const labProcesses = () =>
-  readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e))
-    .filter((e) => {
-      try {
-        const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8');
-        return cmd.includes(stateDir) || cmd.includes(netconfDir);
-      } catch {
-        return false;
-      }
-    });
 
 afterAll(async () => {
   if (!why && existsSync(stateDir)) await nvo(['lab', 'down', ...labArgs]);
@@ -143,8 +117,8 @@ describe.skipIf(why !== null)('nvo lab up, demo, down', () => {
     expect(ports.length).toBeGreaterThanOrEqual(5);
     const down = await nvo(['lab', 'down', ...labArgs]);
     expect(down.code, down.stderr).toBe(0);
-    expect(labNamespaces()).toEqual([]);
-    expect(labProcesses()).toEqual([]);
+    expect(labNamespaces(name)).toEqual([]);
+    expect(labProcesses(stateDir)).toEqual([]);
     const listening = execFileSync('ss', ['-Hltn'], { encoding: 'utf8' });
     for (const p of ports) expect(listening, `port ${p}`).not.toMatch(new RegExp(`:${p}\\s`));
     expect(existsSync(stateDir)).toBe(false);

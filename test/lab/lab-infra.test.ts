@@ -6,7 +6,7 @@
 // lab gets a name and state dir of its own, and a Redis key prefix that is deleted afterwards.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -26,18 +26,11 @@ import { networkPlan } from '../../src/lab/network.ts';
 import { loadTopology } from '../../src/lab/topology.ts';
 import { stopProcess, Supervisor, type ProcRecord } from '../../src/lab/supervisor.ts';
 import { NVO_BIN, runNvo } from '../support/nvo-cli.ts';
+import { labNamespaces, labProcesses, labSkipReason } from './lab-support.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-const why = skipReason();
+const why = labSkipReason();
 if (why) console.log(`skipping the lab test: ${why}`);
-
-function skipReason(): string | null {
-  if (process.getuid?.() !== 0) return 'nvo lab needs root to create network namespaces';
-  for (const bin of ['/usr/sbin/netconfd', '/usr/sbin/sshd', '/usr/bin/prosody', '/usr/bin/prosodyctl']) if (!existsSync(bin)) return `${bin} is missing`;
-  const r = spawnSync('ip', ['netns', 'list']);
-  if (r.error || r.status !== 0) return `'ip netns' does not work here`;
-  return null;
-}
 
 const name = `nvt${randomBytes(2).toString('hex')}`;
 const base = mkdtempSync(join(tmpdir(), 'nvo-lab-test-'));
@@ -52,24 +45,6 @@ const nvo = (args: string[]) => runNvo(args, env, { cwd: ROOT });
 
 const state = () => JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')) as { processes: Record<string, { pid: number; start: number; what: string; ports?: number[] }>; data: { netconf: { instances: { port: number }[] }; xmpp: { service: string; controller: { jid: string; password: string } } } };
 const netnsOf = (id: string) => `${name}-${id}`;
-const labNamespaces = () =>
-  execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .split('\n')
-    .map((l) => l.split(' ')[0]!)
-    .filter((n) => n.startsWith(`${name}-`));
-const netconfDir = new Supervisor(stateDir).netconfDir;
-// Every process that names the lab's state dir (or its netconfd dir) on its command line: all the lab ever starts does.
-const labProcesses = () =>
-  readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e))
-    .filter((e) => {
-      try {
-        const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8');
-        return cmd.includes(stateDir) || cmd.includes(netconfDir);
-      } catch {
-        return false;
-      }
-    });
 const listening = () => execFileSync('ss', ['-Hltn'], { encoding: 'utf8' });
 const links = (ns: string) => (JSON.parse(execFileSync('ip', ['-n', ns, '-j', 'link', 'show'], { encoding: 'utf8' })) as { ifname: string; master?: string }[]);
 const fdb = (ns: string, dev: string) =>
@@ -122,7 +97,7 @@ describe.skipIf(why !== null)('nvo lab up|down|status on this machine', () => {
     }
     expect(first.stderr).toMatch(/proxies and workers +network proxy np1 on 127\.0\.0\.1:\d+; tenant proxy tp1 on ws:\/\/127\.0\.0\.1:\d+/);
     expect(first.stderr).toMatch(/hNVE agents +(hv\d, ){2}hv\d registered at ws:\/\/127\.0\.0\.1:\d+/);
-    expect(labNamespaces().sort()).toEqual(['core', 'tor1', 'tor2', 'tor3', 'wan1', 'tgw1', 'hv1', 'hv2', 'hv3', 'vm1', 'vm2', 'vm3', 'vm4', 'vm5', 'legacy1', 'wanhost'].map(netnsOf).sort());
+    expect(labNamespaces(name).sort()).toEqual(['core', 'tor1', 'tor2', 'tor3', 'wan1', 'tgw1', 'hv1', 'hv2', 'hv3', 'vm1', 'vm2', 'vm3', 'vm4', 'vm5', 'legacy1', 'wanhost'].map(netnsOf).sort());
     // The underlay routes: hv3 (pod2) reaches tor1's VTEP (pod1) through the core.
     execFileSync('ip', ['netns', 'exec', netnsOf('hv3'), 'ping', '-c1', '-W2', '-I', '203.0.113.23', '203.0.113.11']);
     const pids = Object.fromEntries(Object.entries(state().processes).map(([k, v]) => [k, v.pid]));
@@ -274,8 +249,8 @@ describe.skipIf(why !== null)('nvo lab up|down|status on this machine', () => {
     await until('up to start netconfd', () => err.includes('netconfd + sshd'), 120_000);
     c.kill('SIGKILL');
     await new Promise((r) => c.once('close', r));
-    expect(labNamespaces().length).toBe(16);
-    expect(labProcesses().length).toBeGreaterThan(0);
+    expect(labNamespaces(name).length).toBe(16);
+    expect(labProcesses(stateDir).length).toBeGreaterThan(0);
 
     const again = await nvo(['lab', 'up', ...labArgs]);
     expect(again.code, again.stderr).toBe(0);
@@ -284,7 +259,7 @@ describe.skipIf(why !== null)('nvo lab up|down|status on this machine', () => {
     // One of each: nothing of the killed run is still running beside the new processes.
     const s = state();
     const recorded = Object.values(s.processes).map((p) => p.pid);
-    const nodeProcs = labProcesses().filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('bin/nvo.js'));
+    const nodeProcs = labProcesses(stateDir).filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('bin/nvo.js'));
     expect(nodeProcs.map(Number).sort()).toEqual(recorded.filter((p) => nodeProcs.includes(String(p))).sort());
     expect(readFileSync(`/proc/${s.processes.netconf!.pid}/cmdline`, 'utf8')).toContain('_run');
 
@@ -295,12 +270,12 @@ describe.skipIf(why !== null)('nvo lab up|down|status on this machine', () => {
   }, 300_000);
 
   function expectNothingLeft(ports: number[]): void {
-    expect(labNamespaces()).toEqual([]);
-    expect(labProcesses()).toEqual([]);
+    expect(labNamespaces(name)).toEqual([]);
+    expect(labProcesses(stateDir)).toEqual([]);
     const open = listening();
     for (const p of ports) expect(open).not.toMatch(new RegExp(`127\\.0\\.0\\.1:${p}\\b`));
     expect(existsSync(stateDir)).toBe(false);
-    expect(existsSync(netconfDir)).toBe(false);
+    expect(existsSync(new Supervisor(stateDir).netconfDir)).toBe(false);
   }
 });
 
@@ -309,7 +284,7 @@ describe('nvo lab without root', () => {
     const r = spawnSync('/usr/sbin/runuser', ['-u', 'nobody', '--', process.execPath, join(ROOT, 'bin/nvo.js'), 'lab', 'up', ...labArgs], { encoding: 'utf8', env: { ...env, HOME: '/tmp' } });
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toBe('nvo: error: nvo lab needs root: it creates network namespaces and veth links (run it with sudo)');
-    expect(labNamespaces()).toEqual([]);
+    expect(labNamespaces(name)).toEqual([]);
   });
 });
 
