@@ -12,13 +12,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { HnveAgent } from '../src/agent/hnve/hnve-agent.ts';
-import { RecorderDataPlane } from '../src/dataplane/recorder.ts';
-import { Membership } from '../src/proxy/network/membership.ts';
-import { Sessions } from '../src/proxy/tenant/sessions.ts';
-import { NveStore } from '../src/store/nve-store.ts';
-import { SECRETS, startStack } from '../test/proxy/harness.ts';
+import { seedFleet } from '../test/agent/hnve/fleet.ts';
 import type { ChildMessage, ParentMessage } from './suite/fanout-agents.ts';
+import { pct } from './suite/load.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
 const SIZES = (process.env.BENCH_SIZES ?? '100,500').split(',').map(Number);
@@ -26,17 +22,6 @@ const PROCS = Number(process.env.BENCH_FANOUT_PROCS ?? 4);
 const here = dirname(fileURLToPath(import.meta.url));
 const now = () => performance.timeOrigin + performance.now();
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
-
-/** Documentation addresses only (RFC 5737), none of the harness's. */
-function vtepOf(i: number): string {
-  if (i <= 250) return `198.51.100.${i}`;
-  const x = i - 250;
-  return `192.0.2.${x >= 201 ? x + 3 : x}`; // .201-.203 are h1-h3
-}
 
 class Child {
   private waiting: { type: ChildMessage['type']; resolve: (m: ChildMessage) => void; reject: (e: Error) => void }[] = [];
@@ -65,32 +50,11 @@ class Child {
 }
 
 async function measure(n: number): Promise<void> {
-  const s = await startStack({ branchTimeoutMs: 60_000 });
-  const h1 = new HnveAgent({ nve: 'h1', secret: SECRETS.h1, urls: [s.url], proxy: 'tp1', dataPlane: new RecorderDataPlane(undefined, { references: true }), timeoutMs: 60_000 });
+  // The other members' sessions and memberships are written as an INVITE would leave them (N INVITEs
+  // would fan out N²/2 NOTIFYs just to set up); their agents then REGISTER and learn the VNI for real.
+  const { s, h1, callId, members: all } = await seedFleet(n);
   const children: Child[] = [];
   try {
-    await h1.start();
-    const r = await h1.invite({ mac: '02:00:00:00:01:01', cid: 'acme' });
-    if (r.status !== 200) throw new Error(`INVITE: ${r.status} ${r.reason}`);
-    const answer = [...h1.sessions.values()][0]!.answer;
-    // The other members' sessions and memberships are written as an INVITE would leave them (N INVITEs
-    // would fan out N²/2 NOTIFYs just to set up); their agents then REGISTER and learn the VNI for real.
-    const nves = new NveStore(s.t.redis, s.t.k, s.inventory);
-    const sessions = new Sessions(s.t.redis, s.t.k);
-    const members = new Membership(s.t.redis, s.t.k);
-    const all: { id: string; secret: string }[] = [];
-    for (let i = 1; i < n; i++) {
-      const id = `f${i}`;
-      const vtep = vtepOf(i);
-      const mac = `02:00:00:f0:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`;
-      const secret = `fleet-secret-${id}-0123456789`;
-      await nves.put({ id, pod: 'pod1', vtep, encapsulations: ['vxlan'], secret });
-      const callId = `fleet-${id}`;
-      await sessions.create({ callId, nve: id, cid: 'acme', pod: 'pod1', mac, state: 'established', branches: ['np1'], answer: { ...answer, vtep }, createdAt: new Date().toISOString() });
-      await members.add('acme', { mac, vtep, nve: id, callId, pod: 'pod1', encapsulation: String(answer.encapsulation) });
-      all.push({ id, secret });
-    }
-    await members.claimFanout('acme');
 
     for (let c = 0; c < PROCS; c++) {
       const share = all.filter((_, i) => i % PROCS === c);
@@ -113,7 +77,7 @@ async function measure(n: number): Promise<void> {
       await Promise.all(armed);
       const mac = '02:00:00:00:01:99';
       const t0 = now();
-      const res = await h1.info(r.callId, round % 2 === 0 ? { add: [mac] } : { delete: [mac] });
+      const res = await h1.info(callId, round % 2 === 0 ? { add: [mac] } : { delete: [mac] });
       if (res.status !== 200) throw new Error(`INFO: ${res.status} ${res.reason}`);
       let last = 0;
       for (const rep of await Promise.all(reports)) {
