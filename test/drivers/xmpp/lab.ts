@@ -4,7 +4,7 @@
 import { createProsody, type ProsodyServer } from '../../../lab/prosody-server.ts';
 import { diffConfig, emptyConfig, type DeviceConfig } from '../../../src/model/device-config.ts';
 import type { DeviceStateStore } from '../../../src/store/device-state.ts';
-import type { PushAck, XmppDevice, XmppDriver } from '../../../src/drivers/xmpp/xmpp-driver.ts';
+import { XmppDriver, type PushAck, type XmppDevice } from '../../../src/drivers/xmpp/xmpp-driver.ts';
 import { XmppError } from '../../../src/drivers/xmpp/xmpp-error.ts';
 
 export interface XmppLab {
@@ -29,6 +29,13 @@ export async function xmppLab(users: string[]): Promise<XmppLab> {
     throw e;
   }
   return { prosody, passwords, jid: (u) => `${u}@${prosody.domain}`, destroy: () => prosody.destroy() };
+}
+
+/** nvo's side logged in as the lab's `nvo` account; `devices` (read at each lookup) answer announcements. */
+export async function controllerDriver(lab: XmppLab, store: DeviceStateStore, devices: Record<string, XmppDevice>, timeoutMs: number): Promise<XmppDriver> {
+  const driver = new XmppDriver({ service: lab.prosody.service, jid: lab.jid('nvo'), password: lab.passwords.nvo!, store, deviceByJid: (bare) => Object.values(devices).find((d) => d.jid === bare), timeoutMs });
+  await driver.start();
+  return driver;
 }
 
 export const cfg = (patch: Partial<DeviceConfig>): DeviceConfig => ({ ...emptyConfig(), ...patch });

@@ -6,13 +6,13 @@ import { xml } from '@xmpp/client';
 import type { Element } from '@xmpp/xml';
 import { testRedis, type TestRedis } from '../../support/redis.ts';
 import { DeviceStateStore } from '../../../src/store/device-state.ts';
-import { XmppDriver, type XmppDevice } from '../../../src/drivers/xmpp/xmpp-driver.ts';
+import type { XmppDriver, XmppDevice } from '../../../src/drivers/xmpp/xmpp-driver.ts';
 import { XmppError } from '../../../src/drivers/xmpp/xmpp-error.ts';
 import { createXmppClient } from '../../../src/drivers/xmpp/connect.ts';
 import { errorElement } from '../../../src/drivers/xmpp/protocol.ts';
 import { GatewayAgent } from '../../../src/agent/gateway/gateway-agent.ts';
 import { RecorderDataPlane } from '../../../src/dataplane/recorder.ts';
-import { cfg, syncOnce, syncWithRetry, waitFor, xmppLab, type XmppLab } from './lab.ts';
+import { cfg, controllerDriver, syncOnce, syncWithRetry, waitFor, xmppLab, type XmppLab } from './lab.ts';
 
 let lab: XmppLab;
 let t: TestRedis;
@@ -36,15 +36,7 @@ beforeAll(async () => {
   t = await testRedis();
   store = new DeviceStateStore(t.redis, t.k);
   for (const id of ['gw1', 'gw2', 'gw3']) devices[id] = { id, jid: lab.jid(id) };
-  driver = new XmppDriver({
-    service: lab.prosody.service,
-    jid: lab.jid('nvo'),
-    password: lab.passwords.nvo!,
-    store,
-    deviceByJid: (bare) => Object.values(devices).find((d) => d.jid === bare),
-    timeoutMs: 15_000,
-  });
-  await driver.start();
+  driver = await controllerDriver(lab, store, devices, 15_000);
   for (const id of ['gw1', 'gw2']) {
     planes[id] = new RecorderDataPlane();
     await startAgent(id);

@@ -6,10 +6,10 @@ import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testRedis, type TestRedis } from '../../support/redis.ts';
 import { DeviceStateStore } from '../../../src/store/device-state.ts';
-import { XmppDriver, type PushAck, type XmppDevice } from '../../../src/drivers/xmpp/xmpp-driver.ts';
+import type { XmppDriver, PushAck, XmppDevice } from '../../../src/drivers/xmpp/xmpp-driver.ts';
 import { GatewayAgent } from '../../../src/agent/gateway/gateway-agent.ts';
 import { RecorderDataPlane } from '../../../src/dataplane/recorder.ts';
-import { cfg, syncWithRetry, waitFor, xmppLab, type XmppLab } from './lab.ts';
+import { cfg, controllerDriver, syncWithRetry, waitFor, xmppLab, type XmppLab } from './lab.ts';
 
 const IDS = ['gw1', 'gw2'];
 const STREAM = 40; // MAC additions per device
@@ -28,15 +28,7 @@ beforeAll(async () => {
   t = await testRedis();
   store = new DeviceStateStore(t.redis, t.k);
   for (const id of IDS) devices[id] = { id, jid: lab.jid(id) };
-  driver = new XmppDriver({
-    service: lab.prosody.service,
-    jid: lab.jid('nvo'),
-    password: lab.passwords.nvo!,
-    store,
-    deviceByJid: (bare) => Object.values(devices).find((d) => d.jid === bare),
-    timeoutMs: 5_000,
-  });
-  await driver.start();
+  driver = await controllerDriver(lab, store, devices, 5_000);
   for (const id of IDS) {
     planes[id] = new RecorderDataPlane();
     const agent = new GatewayAgent({ service: lab.prosody.service, jid: lab.jid(id), password: lab.passwords[id]!, controller: lab.jid('nvo'), dataPlane: planes[id]! });
