@@ -8,7 +8,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { startNetconfServers, type NetconfInstance } from '../lab/netconf-server.ts';
+import { managementOf, startNetconfServers, type NetconfInstance } from '../lab/netconf-server.ts';
 import * as op from '../src/drivers/netconf/operations.ts';
 import { NetconfSession } from '../src/drivers/netconf/rpc.ts';
 
@@ -32,7 +32,7 @@ const pct = (xs: number[], p: number) => {
 const fmt = (xs: number[]) => `median ${pct(xs, 50).toFixed(2)} ms  p99 ${pct(xs, 99).toFixed(2)} ms  (n=${xs.length})`;
 
 export async function nvoSequential(n: NetconfInstance): Promise<number[]> {
-  const s = await NetconfSession.open({ host: n.host, port: n.port, username: n.username, password: n.password, hostKeyCheck: 'pinned', hostKey: n.hostKey });
+  const s = await NetconfSession.open(managementOf(n));
   const lat: number[] = [];
   for (let i = 0; i < N; i++) {
     const t0 = performance.now();
@@ -65,7 +65,7 @@ export async function ncclientSequential(n: NetconfInstance): Promise<number[]> 
 }
 
 async function nvoPipelined(n: NetconfInstance, inFlight: number, kind: 'get-config' | 'edit-config'): Promise<number> {
-  const s = await NetconfSession.open({ host: n.host, port: n.port, username: n.username, password: n.password, hostKeyCheck: 'pinned', hostKey: n.hostKey });
+  const s = await NetconfSession.open(managementOf(n));
   let done = 0;
   const end = performance.now() + PIPELINE_SECONDS * 1000;
   const start = performance.now();

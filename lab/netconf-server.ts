@@ -47,6 +47,11 @@ export interface NetconfInstance {
   dir: string;
 }
 
+/** How nvo reaches an instance: the login and its pinned host key (an inventory device's `management`). */
+export function managementOf(n: NetconfInstance): { host: string; port: number; username: string; password: string; hostKey: string; hostKeyCheck: 'pinned' } {
+  return { host: n.host, port: n.port, username: n.username, password: n.password, hostKey: n.hostKey, hostKeyCheck: 'pinned' };
+}
+
 export interface NetconfServers {
   instances: NetconfInstance[];
   dir: string;

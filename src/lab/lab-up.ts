@@ -19,6 +19,7 @@ import { startProxies } from './proxies.ts';
 import { buildNetwork, checkNetwork, networkPlan, removeNamespaces } from './network.ts';
 import { canConnect, descendants, isAlive, killPids, startTime, Supervisor, type LabState } from './supervisor.ts';
 import type { Topology } from './topology.ts';
+import { managementOf } from '../../lab/netconf-server.ts';
 
 export interface LabContext {
   topology: Topology;
@@ -167,7 +168,7 @@ async function build(c: LabContext, t0: number): Promise<{ seconds: number; stat
         netns: plan.nodeNs[id]!,
         vtep: t.inv.devices.find((d) => d.id === id)!.vtep,
         dialect: 'nvo3-lab',
-        session: { host: inst.host, port: inst.port, username: inst.username, password: inst.password, hostKeyCheck: 'pinned', hostKey: inst.hostKey },
+        session: managementOf(inst),
         attachments: plan.attachments.filter((a) => a.device === id).map(({ port, vni, vrf }) => ({ port, vni, vrf })),
         readyFile: sup.readyFile(name),
       };
@@ -237,7 +238,7 @@ export function labInventory(t: Topology, state: LabState): Record<string, unkno
     const i = netconfDevices.indexOf(d.id as string);
     const inst = nc?.instances[i];
     if (i < 0 || !inst) continue;
-    d.management = { host: inst.host, port: inst.port, username: inst.username, password: inst.password, hostKey: inst.hostKey, hostKeyCheck: 'pinned' };
+    d.management = managementOf(inst);
   }
   return doc;
 }

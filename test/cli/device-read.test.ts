@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNetconfServers, type NetconfServers } from '../../lab/netconf-server.ts';
+import { managementOf, startNetconfServers, type NetconfServers } from '../../lab/netconf-server.ts';
 import { applyToDevice } from '../../src/drivers/netconf/device-ops.ts';
 import type { Device } from '../../src/model/device.ts';
 import { diffConfig, emptyConfig, type DeviceConfig } from '../../src/model/device-config.ts';
@@ -32,7 +32,7 @@ beforeAll(async () => {
     driver: 'netconf',
     dialect: 'nvo3-lab',
     vtep: '192.0.2.11',
-    management: { host: n.host, port: n.port, username: n.username, password: n.password, hostKey: n.hostKey, hostKeyCheck: 'pinned' },
+    management: managementOf(n),
   });
   await new DeviceStateStore(t.redis, t.k).setContribution('tor1', 'session:s1', want);
 });

@@ -2,7 +2,7 @@
 // its own, a real netconfd device, drift made behind nvo's back with a direct NETCONF edit.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNetconfServers, type NetconfServers } from '../../lab/netconf-server.ts';
+import { managementOf, startNetconfServers, type NetconfServers } from '../../lab/netconf-server.ts';
 import { applyToDevice, getRunning } from '../../src/drivers/netconf/device-ops.ts';
 import type { Device } from '../../src/model/device.ts';
 import { emptyConfig, normalizeConfig } from '../../src/model/device-config.ts';
@@ -31,7 +31,7 @@ beforeAll(async () => {
     driver: 'netconf',
     dialect: 'nvo3-lab',
     vtep: '192.0.2.11',
-    management: { host: n.host, port: n.port, username: n.username, password: n.password, hostKey: n.hostKey, hostKeyCheck: 'pinned' },
+    management: managementOf(n),
   });
 });
 afterAll(async () => {

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { once } from 'node:events';
 import { pino } from 'pino';
-import { startNetconfServers, type NetconfServers } from '../../lab/netconf-server.ts';
+import { managementOf, startNetconfServers, type NetconfServers } from '../../lab/netconf-server.ts';
 import { GatewayAgent } from '../../src/agent/gateway/gateway-agent.ts';
 import { MessagingClient } from '../../src/agent/hnve/messaging-client.ts';
 import { RecorderDataPlane } from '../../src/dataplane/recorder.ts';
@@ -46,7 +46,7 @@ const closers: (() => Promise<void>)[] = [];
 beforeAll(async () => {
   [servers, lab, t] = await Promise.all([startNetconfServers({ count: 3 }), xmppLab(['nvo', 'tgw1']), testRedis()]);
   const [n1, n2, n3] = servers.instances;
-  const mgmt = (n: typeof n1) => ({ host: n!.host, port: n!.port, username: n!.username, password: n!.password, hostKey: n!.hostKey, hostKeyCheck: 'pinned' });
+  const mgmt = (n: typeof n1) => managementOf(n!);
   const inventory = new InventoryStore(t.redis, t.prefix);
   await inventory.apply({
     settings: { vniPool: ['10000-19999'] },

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNetconfServers, type NetconfInstance, type NetconfServers } from '../../lab/netconf-server.ts';
+import { managementOf, startNetconfServers, type NetconfInstance, type NetconfServers } from '../../lab/netconf-server.ts';
 import { getRunning } from '../../src/drivers/netconf/device-ops.ts';
 import { NvoError } from '../../src/errors.ts';
 import { deviceSchema, type Device } from '../../src/model/device.ts';
@@ -31,7 +31,7 @@ function deviceFor(id: string, n: NetconfInstance, vtep: string): Device {
     driver: 'netconf',
     dialect: 'nvo3-lab',
     vtep,
-    management: { host: n.host, port: n.port, username: n.username, password: n.password, hostKey: n.hostKey, hostKeyCheck: 'pinned' },
+    management: managementOf(n),
   });
 }
 

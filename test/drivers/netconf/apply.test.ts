@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNetconfServers, type NetconfInstance, type NetconfServers } from '../../../lab/netconf-server.ts';
+import { managementOf, startNetconfServers, type NetconfInstance, type NetconfServers } from '../../../lab/netconf-server.ts';
 import { applyDeviceChange } from '../../../src/drivers/netconf/apply.ts';
 import { applyToDevice, checkDevice, getRunning, renderDiff, withSession } from '../../../src/drivers/netconf/device-ops.ts';
 import { getDialect } from '../../../src/drivers/netconf/dialects/registry.ts';
@@ -33,7 +33,7 @@ function deviceFor(id: string, n: NetconfInstance, vtep: string): Device {
     driver: 'netconf',
     dialect: 'nvo3-lab',
     vtep,
-    management: { host: n.host, port: n.port, username: n.username, password: n.password, hostKey: n.hostKey, hostKeyCheck: 'pinned' },
+    management: managementOf(n),
   });
 }
 
