@@ -8,17 +8,10 @@ import { NvoError } from '../../src/errors.ts';
 import { diffConfig, emptyConfig, normalizeConfig, type DeviceConfig } from '../../src/model/device-config.ts';
 import { LinuxDataPlane } from '../../src/dataplane/linux/linux-data-plane.ts';
 import { vrfDeviceName } from '../../src/dataplane/linux/names.ts';
+import { netnsSkipReason } from '../support/netns.ts';
 
-const why = rootReason();
+const why = netnsSkipReason({ ping: true });
 if (why) console.log(`skipping the Linux data plane test: ${why}`);
-
-function rootReason(): string | null {
-  if (process.getuid?.() !== 0) return 'it needs root to create network namespaces';
-  const r = spawnSync('ip', ['netns', 'list']);
-  if (r.error || r.status !== 0) return `'ip netns' does not work here (${r.error?.message ?? r.stderr.toString().trim()})`;
-  if (spawnSync('ping', ['-V']).error) return 'ping (iputils-ping) is not installed';
-  return null;
-}
 
 const tag = `nvt${process.pid}`;
 const ns = { hv1: `${tag}-hv1`, hv2: `${tag}-hv2`, vm1: `${tag}-vm1`, vm2: `${tag}-vm2` };

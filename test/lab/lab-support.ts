@@ -1,18 +1,15 @@
 // What the lab tests share: whether this machine can run a lab at all, and how to see what a lab left
 // behind — its namespaces (named `<lab name>-…`) and its processes (every process the lab starts
 // names its state dir or its netconfd dir on its command line).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { Supervisor } from '../../src/lab/supervisor.ts';
+import { netnsSkipReason } from '../support/netns.ts';
 
 /** Why a lab cannot run here, or null. `ping`: the test also needs iputils-ping. */
 export function labSkipReason(o: { ping?: boolean } = {}): string | null {
-  if (process.getuid?.() !== 0) return 'nvo lab needs root to create network namespaces';
   for (const bin of ['/usr/sbin/netconfd', '/usr/sbin/sshd', '/usr/bin/prosody', '/usr/bin/prosodyctl']) if (!existsSync(bin)) return `${bin} is missing`;
-  const r = spawnSync('ip', ['netns', 'list']);
-  if (r.error || r.status !== 0) return `'ip netns' does not work here`;
-  if (o.ping && spawnSync('ping', ['-V']).error) return 'ping (iputils-ping) is not installed';
-  return null;
+  return netnsSkipReason(o);
 }
 
 export function labNamespaces(name: string): string[] {

@@ -13,17 +13,10 @@ import { HnveAgent } from '../../../src/agent/hnve/hnve-agent.ts';
 import { LinuxDataPlane } from '../../../src/dataplane/linux/linux-data-plane.ts';
 import { NveStore } from '../../../src/store/nve-store.ts';
 import { SECRETS, startStack, type Stack } from '../../proxy/harness.ts';
+import { netnsSkipReason } from '../../support/netns.ts';
 
-const why = rootReason();
+const why = netnsSkipReason({ ping: true });
 if (why) console.log(`skipping the hNVE agent Linux VXLAN test: ${why}`);
-
-function rootReason(): string | null {
-  if (process.getuid?.() !== 0) return 'it needs root to create network namespaces';
-  const r = spawnSync('ip', ['netns', 'list']);
-  if (r.error || r.status !== 0) return `'ip netns' does not work here (${r.error?.message ?? r.stderr.toString().trim()})`;
-  if (spawnSync('ping', ['-V']).error) return 'ping (iputils-ping) is not installed';
-  return null;
-}
 
 const tag = `nva${process.pid}`;
 const ns = { fab: `${tag}-fab`, h1: `${tag}-h1`, h2: `${tag}-h2`, h4: `${tag}-h4`, vm1: `${tag}-vm1`, vm2: `${tag}-vm2` };
