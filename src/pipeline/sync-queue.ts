@@ -62,28 +62,26 @@ export class SyncEnqueuer {
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
   ) {}
 
-  /** Makes sure a job will sync the device after now; returns its id. Cheap when one is already waiting:
-   *  one round trip reads the epoch and whether its job exists — adding it again would be a no-op
-   *  (BullMQ ignores an add with a jobId it holds), so only a missing job costs BullMQ's add. */
+  /** Makes sure a job will sync the device after now; returns its id. */
   async enqueue(device: string, sessionId?: string): Promise<string> {
-    const [epoch, exists] = (await evalLua(this.redis, EPOCH_JOB, 1, this.k.syncEpoch(device), this.queue.toKey(''), `sync.${device}.`)) as [number, number];
-    const jobId = jobIdFor(device, epoch);
-    if (exists) return jobId;
-    await this.queue.add('sync', { device, ...(sessionId ? { sessionId } : {}) }, syncJobOptions(jobId, this.retry));
-    return jobId;
+    return (await this.enqueueMany([device], sessionId))[0]!;
   }
 
-  /** enqueue for several devices: one round trip reads every epoch and job, then BullMQ adds the missing. */
-  async enqueueMany(devices: readonly string[], sessionId?: string): Promise<void> {
+  /** enqueue for several devices; their job ids. Cheap when a job is already waiting: one round trip
+   *  reads every device's epoch and whether its job exists — adding it again would be a no-op (BullMQ
+   *  ignores an add with a jobId it holds), so only a missing job costs BullMQ's add. */
+  async enqueueMany(devices: readonly string[], sessionId?: string): Promise<string[]> {
     const found = (await evalLuaMany(
       this.redis,
       EPOCH_JOB,
       devices.map((device) => ({ numKeys: 1, args: [this.k.syncEpoch(device), this.queue.toKey(''), `sync.${device}.`] })),
     )) as [number, number][];
-    await Promise.all(
-      devices.map((device, i) => {
+    return Promise.all(
+      devices.map(async (device, i) => {
         const [epoch, exists] = found[i]!;
-        return exists ? undefined : this.queue.add('sync', { device, ...(sessionId ? { sessionId } : {}) }, syncJobOptions(jobIdFor(device, epoch), this.retry));
+        const jobId = jobIdFor(device, epoch);
+        if (!exists) await this.queue.add('sync', { device, ...(sessionId ? { sessionId } : {}) }, syncJobOptions(jobId, this.retry));
+        return jobId;
       }),
     );
   }

@@ -77,9 +77,7 @@ export class DeviceStateStore {
 
   /** Sets (or, with null, removes) one owner's fragment of a device's desired state. Returns the new revision. */
   async setContribution(device: string, owner: string, fragment: DeviceConfig | null): Promise<number> {
-    const json = fragment ? JSON.stringify(normalizeConfig(fragment)) : '';
-    const rev = await evalLua(this.redis, SET_CONTRIBUTION, 4, this.k.deviceContrib(device), this.k.deviceState(device), this.k.deviceIndex, this.k.deviceContribSeq(device), device, owner, json);
-    return Number(rev);
+    return (await this.setContributions(owner, new Map([[device, fragment]]))).get(device)!;
   }
 
   /** setContribution for several devices at once (one round trip); device → its new revision. */
