@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { inviteVms } from './suite/load.ts';
-import { startStack } from './suite/stack.ts';
+import { keySizes, startStack } from './suite/stack.ts';
 
 const VMS = Number(process.env.BENCH_VMS ?? 3000);
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 500);
@@ -48,22 +48,13 @@ async function redisCalls(redis: Redis): Promise<Map<string, number>> {
 /** MEMORY USAGE of every key under the prefix, summed by pattern (ids and numbers masked), per VM. */
 async function bytesByPattern(redis: Redis, prefix: string, vms: number): Promise<string> {
   const by = new Map<string, { bytes: number; keys: number }>();
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (!batch.length) continue;
-    const p = redis.pipeline();
-    for (const key of batch) p.call('MEMORY', 'USAGE', key, 'SAMPLES', '0');
-    const sizes = (await p.exec()) ?? [];
-    batch.forEach((key, i) => {
-      const pattern = key.slice(prefix.length).replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, 'UUID').replace(/\d+/g, 'N');
-      const e = by.get(pattern) ?? { bytes: 0, keys: 0 };
-      e.bytes += Number(sizes[i]?.[1] ?? 0);
-      e.keys++;
-      by.set(pattern, e);
-    });
-  } while (cursor !== '0');
+  for await (const { key, bytes } of keySizes(redis, prefix)) {
+    const pattern = key.slice(prefix.length).replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, 'UUID').replace(/\d+/g, 'N');
+    const e = by.get(pattern) ?? { bytes: 0, keys: 0 };
+    e.bytes += bytes;
+    e.keys++;
+    by.set(pattern, e);
+  }
   return [...by]
     .sort((a, b) => b[1].bytes - a[1].bytes)
     .slice(0, 15)

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Redis } from 'ioredis';
 import { MessagingClient } from '../../src/agent/hnve/messaging-client.ts';
 import { InventoryStore } from '../../src/store/inventory-store.ts';
 import { NveStore } from '../../src/store/nve-store.ts';
@@ -249,41 +250,45 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   }
 }
 
-async function dropPrefix(store: InventoryStore, prefix: string): Promise<void> {
+/** The keys under the prefix, a SCAN batch at a time. */
+async function* scanKeys(redis: Redis, prefix: string): AsyncGenerator<string[]> {
   let cursor = '0';
   do {
-    const [next, batch] = await store.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
     cursor = next;
-    if (batch.length) await store.redis.unlink(...batch);
+    if (batch.length) yield batch;
   } while (cursor !== '0');
 }
 
-/** Bytes Redis holds under the prefix (MEMORY USAGE of every key, sampled fully), and the key count;
- *  `expiring`: the part in keys with a TTL (the messaging layer's transaction records, kept 5 minutes
- *  for retransmissions), which a run's rate decides, not the number of VMs. */
-export async function redisBytes(store: InventoryStore, prefix: string): Promise<{ bytes: number; keys: number; expiring: { bytes: number; keys: number } }> {
-  let cursor = '0';
-  let bytes = 0;
-  let keys = 0;
-  const expiring = { bytes: 0, keys: 0 };
-  do {
-    const [next, batch] = await store.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (!batch.length) continue;
-    const p = store.redis.pipeline();
+async function dropPrefix(store: InventoryStore, prefix: string): Promise<void> {
+  for await (const batch of scanKeys(store.redis, prefix)) await store.redis.unlink(...batch);
+}
+
+/** Every key under the prefix with the bytes Redis holds for it (MEMORY USAGE, sampled fully) and
+ *  its TTL in ms (-1: none). */
+export async function* keySizes(redis: Redis, prefix: string): AsyncGenerator<{ key: string; bytes: number; ttlMs: number }> {
+  for await (const batch of scanKeys(redis, prefix)) {
+    const p = redis.pipeline();
     for (const key of batch) p.call('MEMORY', 'USAGE', key, 'SAMPLES', '0').pttl(key);
     const res = (await p.exec()) ?? [];
-    for (let i = 0; i < batch.length; i++) {
-      const size = Number(res[2 * i]?.[1] ?? 0);
-      bytes += size;
-      if (Number(res[2 * i + 1]?.[1]) > 0) {
-        expiring.bytes += size;
-        expiring.keys++;
-      }
+    for (const [i, key] of batch.entries()) yield { key, bytes: Number(res[2 * i]?.[1] ?? 0), ttlMs: Number(res[2 * i + 1]?.[1] ?? -1) };
+  }
+}
+
+/** Bytes Redis holds under the prefix, and the key count; `expiring`: the part in keys with a TTL (the
+ *  messaging layer's transaction records, kept 5 minutes for retransmissions), which a run's rate
+ *  decides, not the number of VMs. */
+export async function redisBytes(store: InventoryStore, prefix: string): Promise<{ bytes: number; keys: number; expiring: { bytes: number; keys: number } }> {
+  const all = { bytes: 0, keys: 0, expiring: { bytes: 0, keys: 0 } };
+  for await (const k of keySizes(store.redis, prefix)) {
+    all.bytes += k.bytes;
+    all.keys++;
+    if (k.ttlMs > 0) {
+      all.expiring.bytes += k.bytes;
+      all.expiring.keys++;
     }
-    keys += batch.length;
-  } while (cursor !== '0');
-  return { bytes, keys, expiring };
+  }
+  return all;
 }
 
 export function rssBytes(pid: number): number {
