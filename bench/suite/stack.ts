@@ -109,9 +109,10 @@ function accepting(port: number): Promise<boolean> {
   });
 }
 
-/** Spawns `nvo <args>` and resolves once it accepts connections on `port`. */
-async function startProxy(args: string[], port: number, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  // BENCH_CPU_PROF=DIR: each proxy writes a V8 CPU profile there when it stops (node --cpu-prof).
+/** Spawns `nvo <args>` and resolves once it is ready: it accepts connections on `port`, or (a worker
+ *  listens on none) its stderr says `log`. */
+async function startNvo(args: string[], env: NodeJS.ProcessEnv, ready: { port: number } | { log: RegExp }): Promise<ChildProcess> {
+  // BENCH_CPU_PROF=DIR: each process writes a V8 CPU profile there when it stops (node --cpu-prof).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
   const inspect = args[0] === 'netsim' ? [] : ['--inspect=127.0.0.1:0'];
   const child = spawn(process.execPath, [...prof, ...inspect, NVO, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -123,12 +124,13 @@ async function startProxy(args: string[], port: number, env: NodeJS.ProcessEnv):
     const url = /Debugger listening on (ws:\/\/\S+)/.exec(err)?.[1];
     if (url && !inspectors.has(child)) inspectors.set(child, url);
   });
+  const isReady = () => ('port' in ready ? accepting(ready.port) : ready.log.test(err));
   const deadline = Date.now() + 60_000;
-  while (!(await accepting(port))) {
+  while (!(await isReady())) {
     if (child.exitCode !== null) throw new Error(`nvo ${args.join(' ')} exited ${child.exitCode}: ${err}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`nvo ${args.join(' ')} did not listen on ${port} within 60 s: ${err}`);
+      throw new Error(`nvo ${args.join(' ')} was not ready within 60 s: ${err}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -136,35 +138,6 @@ async function startProxy(args: string[], port: number, env: NodeJS.ProcessEnv):
 }
 
 const inspectors = new WeakMap<ChildProcess, string>();
-
-/** Spawns `nvo worker` and resolves once it says it runs (it listens on no port). */
-async function startWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
-  const child = spawn(process.execPath, [...prof, '--inspect=127.0.0.1:0', NVO, 'worker', '--concurrency', '32', '--check-interval', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  let err = '';
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`nvo worker did not start within 60 s: ${err}`));
-    }, 60_000);
-    child.once('exit', (code) => {
-      clearTimeout(t);
-      reject(new Error(`nvo worker exited ${code}: ${err}`));
-    });
-    child.stderr!.on('data', (d: Buffer) => {
-      err = (err + d.toString()).slice(-2000);
-      const url = /Debugger listening on (ws:\/\/\S+)/.exec(err)?.[1];
-      if (url && !inspectors.has(child)) inspectors.set(child, url);
-      if (/sync worker \d+ running/.test(err)) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-  });
-  return child;
-}
 
 async function stopChild(c: ChildProcess): Promise<void> {
   if (c.exitCode !== null) return;
@@ -194,7 +167,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     if (o.commitDelayMs !== null) {
       // `netsim run` in the foreground, a child like the proxies (so BENCH_CPU_PROF profiles it too).
       const last = o.basePort + devices - 1;
-      children.push(await startProxy(['netsim', 'run', '--devices', String(devices), '--base-port', String(o.basePort), '--commit-delay', String(o.commitDelayMs), '--state-dir', dir], last, env));
+      children.push(await startNvo(['netsim', 'run', '--devices', String(devices), '--base-port', String(o.basePort), '--commit-delay', String(o.commitDelayMs), '--state-dir', dir], env, { port: last }));
     }
     await inventory.apply(inventoryDoc(o, o.basePort));
     const nves = new NveStore(inventory.redis, inventory.k, inventory);
@@ -216,17 +189,17 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       };
       const file = join(dir, `${id}.json`);
       writeFileSync(file, JSON.stringify(cfg));
-      children.push(await startProxy(['network-proxy', '--config', file], cfg.listen.port, env));
+      children.push(await startNvo(['network-proxy', '--config', file], env, { port: cfg.listen.port }));
       const port = cfg.listen.port;
       nps.push({ id, url: `ws://127.0.0.1:${port}`, secret, pods: pods.map((i) => `pod${i}`) });
     }
-    for (let w = 0; w < (o.workerProcesses ?? 0); w++) children.push(await startWorker(env));
+    for (let w = 0; w < (o.workerProcesses ?? 0); w++) children.push(await startNvo(['worker', '--concurrency', '32', '--check-interval', '0'], env, { log: /sync worker \d+ running/ }));
     const tpUrls: string[] = [];
     for (let p = 0; p < o.processes; p++) {
       const file = join(dir, `tp${p + 1}.json`);
       const port = await freePort();
       writeFileSync(file, JSON.stringify({ id: 'tp1', listen: { host: '127.0.0.1', port }, networkProxies: nps, branchTimeoutSeconds: 300, graceSeconds: 600, expires: { min: 5, max: 86400, default: 3600 } }));
-      children.push(await startProxy(['tenant-proxy', '--config', file], port, env));
+      children.push(await startNvo(['tenant-proxy', '--config', file], env, { port }));
       tpUrls.push(`ws://127.0.0.1:${port}`);
     }
     for (let i = 0; i < o.agents; i += 50) {
