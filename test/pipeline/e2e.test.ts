@@ -28,10 +28,10 @@ import { xmppLab, type XmppLab } from '../drivers/xmpp/lab.ts';
 
 const CIDS = ['acme', 'globex', 'initech', 'umbrella', 'hooli'];
 // 20 INVITEs in flight. Coalescing is timing-bound: a sync starts as soon as the previous one ends,
-// with whatever is pending, so a fast device sees commits alternate between a few changes and the
-// rest of the flight (measured 5-10 changes per commit with 10 in flight). The bound below asks for
-// at least 3 per commit on average — "far fewer" with margin on a loaded 2-core machine; the exact
-// coalescing rules are pinned by test/pipeline/sync.test.ts with a slow device.
+// with whatever is pending, so a fast device sees commits alternate between one change and the rest
+// of the flight — 10 per commit on average at worst with 20 in flight (measured 10-20). The bound
+// below, 5 per commit, keeps twice that margin; with 10 in flight the worst case (1 and 9) sat
+// exactly on it. The exact coalescing rules are pinned by test/pipeline/sync.test.ts.
 const CLIENTS = 20;
 const SECRETS = { h1: 'secret-of-h1-0123456789', h2: 'secret-of-h2-0123456789' } as const;
 
@@ -137,7 +137,7 @@ describe('500 INVITEs through the proxies onto 3 netconfd devices and 1 XMPP gat
       const st = await store.status(id);
       expect(st).toMatchObject({ appliedRevision: desired.revision, syncState: 'in-sync' });
       report.push(`${id}: ${desired.revision} changes, ${st.commits} commits, ${Object.entries(running).map(([k, v]) => `${v.length} ${k}`).join(' ')}`);
-      expect(st.commits).toBeLessThan(desired.revision / 3);
+      expect(st.commits).toBeLessThan(desired.revision / 5);
     }
     const desired = await store.desired('tgw1');
     expect(normalizeConfig(await plane.read())).toEqual(normalizeConfig(desired.config));
@@ -145,7 +145,7 @@ describe('500 INVITEs through the proxies onto 3 netconfd devices and 1 XMPP gat
     const st = await store.status('tgw1');
     report.push(`tgw1 (xmpp): ${desired.revision} changes, ${st.commits} commits, ${Object.entries(desired.config).map(([k, v]) => `${v.length} ${k}`).join(' ')}`);
     expect(desired.config.vnis.length).toBeGreaterThanOrEqual(CIDS.length);
-    expect(st.commits).toBeLessThan(desired.revision / 3);
+    expect(st.commits).toBeLessThan(desired.revision / 5);
     console.log(`500 INVITEs: ${report.join('; ')}`);
   }, 600_000);
 });
