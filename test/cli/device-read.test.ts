@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { managementOf, startNetconfServers, type NetconfServers } from '../../lab/netconf-server.ts';
+import { startNetconfServers, type NetconfServers } from '../../lab/netconf-server.ts';
 import { applyToDevice } from '../../src/drivers/netconf/device-ops.ts';
 import type { Device } from '../../src/model/device.ts';
 import { diffConfig, emptyConfig, type DeviceConfig } from '../../src/model/device-config.ts';
@@ -12,6 +12,7 @@ import { DeviceStateStore } from '../../src/store/device-state.ts';
 import { InventoryStore } from '../../src/store/inventory-store.ts';
 import { testRedis, type TestRedis } from '../support/redis.ts';
 import { runNvo } from '../support/nvo-cli.ts';
+import { labTor } from '../support/netconf-device.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 let servers: NetconfServers;
@@ -26,14 +27,7 @@ beforeAll(async () => {
   servers = await startNetconfServers({ count: 1 });
   t = await testRedis();
   const n = servers.instances[0]!;
-  device = await new InventoryStore(t.redis, t.prefix).create('device', {
-    id: 'tor1',
-    role: 'tor',
-    driver: 'netconf',
-    dialect: 'nvo3-lab',
-    vtep: '192.0.2.11',
-    management: managementOf(n),
-  });
+  device = await new InventoryStore(t.redis, t.prefix).create('device', labTor('tor1', n, '192.0.2.11'));
   await new DeviceStateStore(t.redis, t.k).setContribution('tor1', 'session:s1', want);
 });
 afterAll(async () => {

@@ -2,7 +2,7 @@
 // its own, a real netconfd device, drift made behind nvo's back with a direct NETCONF edit.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { managementOf, startNetconfServers, type NetconfServers } from '../../lab/netconf-server.ts';
+import { startNetconfServers, type NetconfServers } from '../../lab/netconf-server.ts';
 import { applyToDevice, getRunning } from '../../src/drivers/netconf/device-ops.ts';
 import type { Device } from '../../src/model/device.ts';
 import { emptyConfig, normalizeConfig } from '../../src/model/device-config.ts';
@@ -11,6 +11,7 @@ import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { InventoryStore } from '../../src/store/inventory-store.ts';
 import { testRedis, type TestRedis } from '../support/redis.ts';
 import { NVO_BIN, runNvo } from '../support/nvo-cli.ts';
+import { labTor } from '../support/netconf-device.ts';
 
 let servers: NetconfServers;
 let t: TestRedis;
@@ -25,14 +26,7 @@ beforeAll(async () => {
   t = await testRedis();
   inventory = new InventoryStore(t.redis, t.prefix);
   const n = servers.instances[0]!;
-  device = await inventory.create('device', {
-    id: 'tor1',
-    role: 'tor',
-    driver: 'netconf',
-    dialect: 'nvo3-lab',
-    vtep: '192.0.2.11',
-    management: managementOf(n),
-  });
+  device = await inventory.create('device', labTor('tor1', n, '192.0.2.11'));
 });
 afterAll(async () => {
   if (worker && worker.exitCode === null) {

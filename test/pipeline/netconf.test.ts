@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { managementOf, startNetconfServers, type NetconfInstance, type NetconfServers } from '../../lab/netconf-server.ts';
+import { startNetconfServers, type NetconfServers } from '../../lab/netconf-server.ts';
 import { getRunning } from '../../src/drivers/netconf/device-ops.ts';
 import { NvoError } from '../../src/errors.ts';
-import { deviceSchema, type Device } from '../../src/model/device.ts';
+import type { Device } from '../../src/model/device.ts';
 import { emptyConfig, normalizeConfig, type DeviceConfig } from '../../src/model/device-config.ts';
 import { DriverRegistry } from '../../src/pipeline/driver-registry.ts';
 import { netconfDriver } from '../../src/pipeline/netconf-adapter.ts';
@@ -18,26 +18,17 @@ import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import type { SyncTarget } from '../../src/proxy/network/device-sync-port.ts';
 import { testRedis, type TestRedis } from '../support/redis.ts';
 import { spawnWorker } from './harness.ts';
+import { labTor } from '../support/netconf-device.ts';
 
 let servers: NetconfServers;
 let devices: Device[];
 const children: ChildProcess[] = [];
 const tmp = mkdtempSync(join(tmpdir(), 'nvo-pipeline-'));
 
-function deviceFor(id: string, n: NetconfInstance, vtep: string): Device {
-  return deviceSchema.parse({
-    id,
-    role: 'tor',
-    driver: 'netconf',
-    dialect: 'nvo3-lab',
-    vtep,
-    management: managementOf(n),
-  });
-}
 
 beforeAll(async () => {
   servers = await startNetconfServers({ count: 3 });
-  devices = servers.instances.map((n, i) => deviceFor(`tor${i + 1}`, n, `192.0.2.${11 + i}`));
+  devices = servers.instances.map((n, i) => labTor(`tor${i + 1}`, n, `192.0.2.${11 + i}`));
 });
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');

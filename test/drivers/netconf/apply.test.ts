@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { managementOf, startNetconfServers, type NetconfInstance, type NetconfServers } from '../../../lab/netconf-server.ts';
+import { startNetconfServers, type NetconfInstance, type NetconfServers } from '../../../lab/netconf-server.ts';
 import { applyDeviceChange } from '../../../src/drivers/netconf/apply.ts';
 import { applyToDevice, checkDevice, getRunning, renderDiff, withSession } from '../../../src/drivers/netconf/device-ops.ts';
 import { getDialect } from '../../../src/drivers/netconf/dialects/registry.ts';
@@ -13,8 +13,9 @@ import { NetconfError } from '../../../src/drivers/netconf/netconf-error.ts';
 import * as op from '../../../src/drivers/netconf/operations.ts';
 import { RpcError } from '../../../src/drivers/netconf/rpc-error.ts';
 import { NetconfSession } from '../../../src/drivers/netconf/rpc.ts';
-import { deviceSchema, type Device } from '../../../src/model/device.ts';
+import type { Device } from '../../../src/model/device.ts';
 import { diffConfig, emptyConfig, type DeviceConfig } from '../../../src/model/device-config.ts';
+import { labTor } from '../../support/netconf-device.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const run = promisify(execFile);
@@ -26,24 +27,14 @@ let runningOnly: Device;
 let lockTarget: Device;
 let crashTarget: Device;
 
-function deviceFor(id: string, n: NetconfInstance, vtep: string): Device {
-  return deviceSchema.parse({
-    id,
-    role: 'tor',
-    driver: 'netconf',
-    dialect: 'nvo3-lab',
-    vtep,
-    management: managementOf(n),
-  });
-}
 
 beforeAll(async () => {
   servers = await startNetconfServers({ instances: [{}, {}, { target: 'running' }, {}, {}] });
   const [a, b, r, l, c] = servers.instances as NetconfInstance[];
-  tors = [deviceFor('tor1', a!, '192.0.2.11'), deviceFor('tor2', b!, '192.0.2.12')];
-  runningOnly = deviceFor('gw1', r!, '192.0.2.21');
-  lockTarget = deviceFor('tor3', l!, '192.0.2.13');
-  crashTarget = deviceFor('tor4', c!, '192.0.2.14');
+  tors = [labTor('tor1', a!, '192.0.2.11'), labTor('tor2', b!, '192.0.2.12')];
+  runningOnly = labTor('gw1', r!, '192.0.2.21');
+  lockTarget = labTor('tor3', l!, '192.0.2.13');
+  crashTarget = labTor('tor4', c!, '192.0.2.14');
 });
 afterAll(async () => {
   await servers?.stop();
