@@ -28,14 +28,42 @@ async function rejection(p: Promise<unknown>): Promise<NvoError> {
 }
 
 describe('VLAN allocation across three pools', () => {
-  it('finds the intersection when the lowest free VLAN differs in each pool', async () => {
+  it('finds the intersection when the lowest free VLAN differs in each of the three pools', async () => {
     const all = ['100-200'];
-    // Occupy 100 in the pod only, 101 at the WAN gateway only, 102 at the ToR gateway only.
-    expect((await alloc.acquireVlan({ cid: 'x', pod: 'p1', user: 'u', pools: [pod(all)] })).vlan).toBe(100);
-    expect((await alloc.acquireVlan({ cid: 'y', pod: 'pw', user: 'u', pools: [{ ...wan(all) }, { name: 'pod:pw', label: 'pod pw', ranges: ['101-200'] }] })).vlan).toBe(101);
-    expect((await alloc.acquireVlan({ cid: 'z', pod: 'pt', user: 'u', pools: [{ ...tgw(all) }, { name: 'pod:pt', label: 'pod pt', ranges: ['102-200'] }] })).vlan).toBe(102);
+    // Occupy pod {101,102}, WAN gateway {100,102}, ToR gateway {100,101}, each by a CID of its own (a CID
+    // already bound at a gateway would be pinned to its VLAN there). Lowest free: pod 100, WAN 101,
+    // ToR gateway 102; the lowest free in all three is 103.
+    const occupy = async (cid: string, pool: VlanPool, vlan: number) =>
+      expect((await alloc.acquireVlan({ cid, pod: `occ-${cid}`, user: 'u', pools: [{ ...pool, ranges: [String(vlan)] }] })).vlan).toBe(vlan);
+    await occupy('p101', pod(all), 101);
+    await occupy('p102', pod(all), 102);
+    await occupy('w100', wan(all), 100);
+    await occupy('w102', wan(all), 102);
+    await occupy('t100', tgw(all), 100);
+    await occupy('t101', tgw(all), 101);
+    const bits = (pool: string, from: number, to: number) =>
+      Promise.all(Array.from({ length: to - from + 1 }, (_, i) => t.redis.getbit(t.k.vlanUsed(pool), from + i)));
+    // The precondition the test is about: the three pools' lowest free VLANs (100, 101, 102) all differ.
+    expect(await bits('pod:p1', 100, 103)).toEqual([0, 1, 1, 0]);
+    expect(await bits('dev:wan1', 100, 103)).toEqual([1, 0, 1, 0]);
+    expect(await bits('dev:tgw1', 100, 103)).toEqual([1, 1, 0, 0]);
+
     const r = await alloc.acquireVlan({ cid: 'acme', pod: 'p1', user: 'vm1', pools: [pod(all), wan(all), tgw(all)] });
     expect(r).toEqual({ vlan: 103, created: true });
+    // Taken in all three pools, and nothing else changed in them.
+    expect(await bits('pod:p1', 100, 104)).toEqual([0, 1, 1, 1, 0]);
+    expect(await bits('dev:wan1', 100, 104)).toEqual([1, 0, 1, 1, 0]);
+    expect(await bits('dev:tgw1', 100, 104)).toEqual([1, 1, 0, 1, 0]);
+    for (const pool of ['pod:p1', 'dev:wan1', 'dev:tgw1']) expect(await t.redis.bitcount(t.k.vlanUsed(pool))).toBe(3);
+    expect(await alloc.vlanOf('acme', 'p1')).toEqual({ vlan: 103, users: ['vm1'] });
+
+    // Each pool must count: with 104 taken only in the pod, 105 only at the WAN gateway and 106 only at
+    // the ToR gateway, leaving out any one pool would give 104, 105 or 106.
+    await occupy('p104', pod(all), 104);
+    await occupy('w105', wan(all), 105);
+    await occupy('t106', tgw(all), 106);
+    expect(await alloc.acquireVlan({ cid: 'beta', pod: 'p1', user: 'vm2', pools: [pod(all), wan(all), tgw(all)] })).toEqual({ vlan: 107, created: true });
+    for (const pool of ['pod:p1', 'dev:wan1', 'dev:tgw1']) expect(await t.redis.getbit(t.k.vlanUsed(pool), 107)).toBe(1);
   });
 
   it('respects each pool own ranges', async () => {
