@@ -1,9 +1,12 @@
 // The pure half of the Linux data plane, no root needed: names, marks, validation and the command plan.
+import { execFile, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { NvoError } from '../../src/errors.ts';
 import { emptyConfig, normalizeConfig, type DeviceConfig } from '../../src/model/device-config.ts';
-import { emptyKernelState } from '../../src/dataplane/linux/kernel-state.ts';
-import { bridgeName, decodeMark, encodeMark, IFNAMSIZ, nameForMark, trunkVlanName, vrfDeviceName, vxlanName, checkIfName } from '../../src/dataplane/linux/names.ts';
+import { CommandError, CommandRunner, type Command, type CommandResult } from '../../src/dataplane/linux/command-runner.ts';
+import { emptyKernelState, type LinkRow } from '../../src/dataplane/linux/kernel-state.ts';
+import { LinuxDataPlane } from '../../src/dataplane/linux/linux-data-plane.ts';
+import { bridgeName, decodeMark, encodeMark, type Mark, IFNAMSIZ, nameForMark, trunkVlanName, vrfDeviceName, vxlanName, checkIfName } from '../../src/dataplane/linux/names.ts';
 import { nameConflicts, plan, type PlanSettings } from '../../src/dataplane/linux/plan.ts';
 import { validateChange, validateConfig } from '../../src/dataplane/linux/validate.ts';
 
@@ -99,5 +102,100 @@ describe('the command plan', () => {
   it('leaves foreign devices with nvo-style names alone and says so', () => {
     const s = emptyKernelState([{ ifname: 'nvob10', linkinfo: { info_kind: 'bridge' } }]);
     expect(nameConflicts(cfg, s, set)).toEqual(['nvob10']);
+  });
+});
+
+// 802.1Q: where the kernel has VLAN devices, each VLAN segment's bridge gets a sub-interface of the
+// trunk. The lab machines have no CONFIG_VLAN_8021Q (lab-facts.md), so these commands cannot run
+// here; the plan is checked as commands, and the kernel side only for the refusal.
+describe('the 802.1Q trunk', () => {
+  const trunked: PlanSettings = { ...set, trunk: 'ul0' };
+  const line = (c: Command) => [c.tool, ...c.args].join(' ');
+  const two = normalizeConfig({ ...cfg, vlans: [...cfg.vlans, { id: 20, name: 'b' }] });
+
+  it('adds one VLAN device per segment on the trunk, marked, in its bridge, up — after the bridge exists', () => {
+    const cmds = plan(two, emptyKernelState(), trunked, { prune: false }).map(line);
+    const at = (s: string) => cmds.indexOf(s);
+    for (const [id, q, br] of [[10, 'nvoq10', 'nvob10'], [20, 'nvoq20', 'nvob20']] as const) {
+      expect(cmds.filter((c) => c.startsWith(`ip link add link ul0 name ${q} `))).toEqual([`ip link add link ul0 name ${q} type vlan id ${id}`]);
+      expect(cmds).toContain(`ip link set dev ${q} alias ${encodeMark({ t: 'trunk', vlan: id })}`);
+      expect(cmds).toContain(`ip link set dev ${q} master ${br}`);
+      expect(cmds).toContain(`ip link set dev ${q} up`);
+      expect(at(`ip link add ${br} type bridge`)).toBeGreaterThanOrEqual(0);
+      expect(at(`ip link add ${br} type bridge`)).toBeLessThan(at(`ip link add link ul0 name ${q} type vlan id ${id}`));
+      expect(at(`ip link add link ul0 name ${q} type vlan id ${id}`)).toBeLessThan(at(`ip link set dev ${q} master ${br}`));
+    }
+    expect(nameConflicts(two, emptyKernelState([{ ifname: 'nvoq20' }]), trunked)).toEqual(['nvoq20']);
+    // Without a trunk: no VLAN devices at all (bridge per VLAN, as on this kernel).
+    expect(plan(two, emptyKernelState(), set, { prune: false }).map(line).filter((c) => c.includes('type vlan') || c.includes('nvoq'))).toEqual([]);
+  });
+
+  it('leaves a matching VLAN device alone, rebuilds one on another trunk, and removes it with its segment or the trunk setting', () => {
+    const q = (vlan: number, parent: string, master = bridgeName(vlan)): LinkRow & { link: string } => ({
+      ifname: trunkVlanName(vlan),
+      ifalias: encodeMark({ t: 'trunk', vlan }),
+      master,
+      flags: ['UP'],
+      link: parent,
+      linkinfo: { info_kind: 'vlan', info_data: { id: vlan } },
+    });
+    const state = (parent: string) => {
+      const s = emptyKernelState([q(10, parent)]);
+      s.trunks.set(10, { link: q(10, parent), mark: { t: 'trunk', vlan: 10 } as Extract<Mark, { t: 'trunk' }> });
+      return s;
+    };
+    const ours = (cmds: string[]) => cmds.filter((c) => c.includes('nvoq10'));
+    expect(ours(plan(cfg, state('ul0'), trunked, { prune: false }).map(line))).toEqual([]);
+    expect(ours(plan(cfg, state('eth9'), trunked, { prune: false }).map(line))).toEqual([
+      'ip link del dev nvoq10',
+      'ip link add link ul0 name nvoq10 type vlan id 10',
+      `ip link set dev nvoq10 alias ${encodeMark({ t: 'trunk', vlan: 10 })}`,
+      'ip link set dev nvoq10 master nvob10',
+      'ip link set dev nvoq10 up',
+    ]);
+    expect(ours(plan({ ...cfg, vlans: [], vnis: [], floods: [], macs: [], irbs: [] }, state('ul0'), trunked, { prune: false }).map(line))).toEqual(['ip link del dev nvoq10']);
+    expect(ours(plan(cfg, state('ul0'), set, { prune: false }).map(line))).toEqual(['ip link del dev nvoq10']);
+  });
+});
+
+/** Runs every command in a namespace of its own that ends with the command (`unshare -n`): the real kernel's answers, nothing left behind. */
+class ThrowawayNamespaceRunner extends CommandRunner {
+  override run(command: Command): Promise<CommandResult> {
+    this.log.push(command);
+    return new Promise((resolve, reject) => {
+      execFile('unshare', ['-n', command.tool, ...command.args], { env: { ...process.env, LC_ALL: 'C' } }, (err, stdout, stderr) => {
+        if (err) reject(new CommandError(command, undefined, typeof err.code === 'number' ? err.code : null, stderr || err.message));
+        else resolve({ stdout, stderr });
+      });
+    });
+  }
+}
+
+function kernel8021qSkipReason(): string | null {
+  if (process.getuid?.() !== 0) return 'it needs root to make a throwaway network namespace';
+  const r = spawnSync('unshare', ['-n', 'ip', 'link', 'add', 'link', 'lo', 'name', 'nvoprobeq', 'type', 'vlan', 'id', '10'], { encoding: 'utf8' });
+  if (r.error) return `unshare does not run here (${r.error.message})`;
+  if (r.status === 0) return 'this kernel has 802.1Q, so a trunk is not refused on it';
+  return null;
+}
+
+describe('a trunk on a kernel without 802.1Q', () => {
+  const skip = kernel8021qSkipReason();
+  if (skip) console.log(`skipping the kernel half of the trunk refusal: ${skip}`);
+
+  it.skipIf(skip !== null)('is refused before the first change, naming trunk and what to do instead', async () => {
+    const runner = new ThrowawayNamespaceRunner();
+    const dp = new LinuxDataPlane({ localVtep: '203.0.113.1', trunk: 'lo', runner });
+    const err = await dp.reconcile(cfg).then(
+      () => null,
+      (e: unknown) => e as NvoError,
+    );
+    expect(err?.code).toBe('invalid-input');
+    expect(err?.issues).toEqual([{ field: 'trunk', reason: expect.stringMatching(/no 802\.1Q VLAN devices; leave trunk unset/) }]);
+    expect((await dp.capabilities()).vlan8021q).toBe(false);
+    // Only reads and the probes ran: the refusal came before the plan.
+    const writes = runner.log.map((c) => c.args.join(' ')).filter((a) => !a.startsWith('-json') && !a.includes('nvoprobe'));
+    expect(writes).toEqual([]);
+    expect(runner.log.map((c) => c.args.join(' '))).toContain('link add link lo name nvoprobeq type vlan id 4094');
   });
 });
