@@ -2,9 +2,11 @@
 // for routers: these tests are about the queue, the lock, coalescing and failure handling; the
 // NETCONF and XMPP adapters are tested against real netconfd and Prosody elsewhere.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { pino } from 'pino';
+import { Writable } from 'node:stream';
+import { pino, type Logger } from 'pino';
 import type { DeviceConfig } from '../../src/model/device-config.ts';
 import { emptyConfig } from '../../src/model/device-config.ts';
+import type { DeviceDriver } from '../../src/pipeline/device-driver.ts';
 import { DriverRegistry } from '../../src/pipeline/driver-registry.ts';
 import { Pipeline, type PipelineOptions } from '../../src/pipeline/pipeline.ts';
 import { SimulatedDevices, simulatedDevice } from '../../src/pipeline/simulated-device.ts';
@@ -17,10 +19,18 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(opts: Partial<PipelineOptions> & { commitMs?: number; unknown?: string[] } = {}): Promise<Harness> {
+export interface HarnessOptions extends Partial<PipelineOptions> {
+  commitMs?: number;
+  unknown?: string[];
+  /** A device's behaviour on top of the simulator (e.g. one that refuses some changes). */
+  driver?: (sim: SimulatedDevices) => DeviceDriver;
+}
+
+export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
   const t = await testRedis();
   const sim = new SimulatedDevices(t.redis, t.prefix, { commitMs: opts.commitMs ?? 0 });
-  const drivers = new DriverRegistry().register('netconf', sim).register('xmpp', sim);
+  const driver = opts.driver?.(sim) ?? sim;
+  const drivers = new DriverRegistry().register('netconf', driver).register('xmpp', driver);
   const pipeline = new Pipeline({
     redis: t.redis,
     k: t.k,
@@ -40,6 +50,18 @@ export async function harness(opts: Partial<PipelineOptions> & { commitMs?: numb
       await t.cleanup();
     },
   };
+}
+
+/** A pino logger at info whose JSON lines the test can read (what an operator's log shipper sees). */
+export function capturedLog(): { log: Logger; lines: () => Record<string, unknown>[] } {
+  const raw: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      raw.push(...chunk.toString().split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { log: pino({ level: 'info' }, sink), lines: () => raw.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
 export function vlans(...ids: number[]): DeviceConfig {

@@ -3,11 +3,29 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { NvoError } from '../../src/errors.ts';
 import { normalizeConfig } from '../../src/model/device-config.ts';
 import { ownedBy } from '../../src/pipeline/bullmq-device-sync.ts';
+import { failures, retries } from '../../src/pipeline/metrics.ts';
 import { backoffDelay } from '../../src/pipeline/sync-queue.ts';
-import { simulatedDevice } from '../../src/pipeline/simulated-device.ts';
-import { harness, vlans, type Harness } from './harness.ts';
+import { SimulatedDeviceError, simulatedDevice } from '../../src/pipeline/simulated-device.ts';
+import { capturedLog, harness, vlans, type Harness } from './harness.ts';
 
 let h: Harness | null = null;
+
+/** A counter's value for these labels, 0 when it has none. */
+async function count(c: typeof retries, labels: Record<string, string>): Promise<number> {
+  const v = (await c.get()).values.filter((x) => Object.entries(labels).every(([k, want]) => x.labels[k] === want));
+  return v.reduce((n, x) => n + x.value, 0);
+}
+
+async function failedJob(h: Harness, device: string) {
+  let jobs = await h.pipeline.queue.getJobs(['failed']);
+  for (let i = 0; i < 100 && !jobs.some((j) => j.data.device === device); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    jobs = await h.pipeline.queue.getJobs(['failed']);
+  }
+  const mine = jobs.filter((j) => j.data.device === device);
+  expect(mine).toHaveLength(1);
+  return mine[0]!;
+}
 afterEach(async () => {
   await h?.close();
   h = null;
@@ -72,6 +90,10 @@ describe('device sync pipeline', () => {
     h = await harness();
     const bad = await change(h, 'tor2', 'bad', [4095]);
     await expect(h.pipeline.port.waitApplied([bad], { deadlineMs: 20_000, sessionId: 'bad' })).rejects.toMatchObject({ code: 'device-error', message: 'tor2: value not in range' });
+    // Permanent: the device was asked once, never again (no retry, no trial commit for a sole owner).
+    expect((await h.sim.history('tor2')).length).toBe(1);
+    expect(await count(retries, { device: 'tor2' })).toBe(0);
+    expect(await count(failures, { device: 'tor2', kind: 'refused' })).toBe(1);
     const ok = await change(h, 'tor2', 'ok', [7]);
     await h.pipeline.port.waitApplied([ok], { deadlineMs: 20_000, sessionId: 'ok' });
     expect((await h.sim.read(simulatedDevice('tor2'))).vlans.map((v) => v.id)).toEqual([7]);
@@ -102,6 +124,54 @@ describe('device sync pipeline', () => {
     h = await harness({ unknown: ['ghost'] });
     const t = await change(h, 'ghost', 's1', [13]);
     await expect(h.pipeline.port.waitApplied([t], { deadlineMs: 20_000, sessionId: 's1' })).rejects.toMatchObject({ code: 'device-error', message: 'ghost: device ghost is not in the inventory' });
+    const job = await failedJob(h, 'ghost');
+    expect(job.attemptsMade).toBe(1);
+    expect(job.failedReason).toBe('device ghost is not in the inventory');
+  });
+
+  it('a refusal nobody can be blamed for fails the job at once (UnrecoverableError) and every waiter with the device words', async () => {
+    // A device that will not delete a VLAN still in use: the removals alone are refused, and they
+    // belong to no session that is still there to blame.
+    let refusals = 0;
+    h = await harness({
+      driver: (sim) => ({
+        read: (d) => sim.read(d),
+        apply: async (d, req) => {
+          if (req.change.remove.vlans.length && ++refusals) throw new SimulatedDeviceError('vlan 10 is in use by interface ge-0/0/1', false, { errorTag: 'in-use' });
+          return sim.apply(d, req);
+        },
+      }),
+    });
+    const first = await change(h, 'tor8', 'a', [10]);
+    await h.pipeline.port.waitApplied([first], { deadlineMs: 20_000, sessionId: 'a' });
+    // One batch: a leaves, b arrives.
+    await h.pipeline.store.setContribution('tor8', 'a', null);
+    const revision = await h.pipeline.store.setContribution('tor8', 'b', vlans(20));
+    await h.pipeline.port.request([{ device: 'tor8', revision }], { sessionId: 'b' });
+    await expect(h.pipeline.port.waitApplied([{ device: 'tor8', revision }], { deadlineMs: 20_000, sessionId: 'b' })).rejects.toMatchObject({
+      code: 'device-error',
+      message: 'tor8: vlan 10 is in use by interface ge-0/0/1',
+    });
+    const job = await failedJob(h, 'tor8');
+    expect(job.attemptsMade).toBe(1);
+    expect(job.failedReason).toBe('tor8: vlan 10 is in use by interface ge-0/0/1');
+    // The batch, then the removals alone: both refused in that one attempt; only a's sync committed.
+    expect(refusals).toBe(2);
+    expect((await h.sim.history('tor8')).length).toBe(1);
+    expect(await count(failures, { device: 'tor8', kind: 'unattributed' })).toBe(1);
+    expect(await count(retries, { device: 'tor8' })).toBe(0);
+    expect((await h.pipeline.store.status('tor8')).lastError).toMatchObject({ message: 'vlan 10 is in use by interface ge-0/0/1' });
+  });
+
+  it('logs each sync as JSON with the device and the session that asked for it', async () => {
+    const captured = capturedLog();
+    h = await harness({ log: captured.log });
+    await h.sim.injectFaults('tor9', 1);
+    const t = await change(h, 'tor9', 'call-77', [9]);
+    await h.pipeline.port.waitApplied([t], { deadlineMs: 20_000, sessionId: 'call-77' });
+    const lines = captured.lines();
+    expect(lines.find((l) => l.event === 'sync-start')).toMatchObject({ device: 'tor9', session: 'call-77', revision: 1, owners: ['call-77'] });
+    expect(lines.find((l) => l.event === 'sync-retry')).toMatchObject({ session: 'call-77', err: { details: { device: 'tor9' } } });
   });
 
   it('repairs drift: an out-of-band change is read back and undone', async () => {
