@@ -67,7 +67,10 @@ export class NetworkLinks {
       results.map((r) => {
         const p = targets.find((t) => t.id === r.proxy)!;
         if (r.res.status >= 200 && r.res.status < 300) return this.send(p, 'BYE', callId, {});
-        if (r.res.status === 408 || r.res.status === 503) return this.send(p, 'CANCEL', callId, {});
+        // CANCEL where the outcome there is unknown: no answer (408) or unreachable (a 503 made here,
+        // tid null). A 503 the network proxy sent (a pool exhausted) was undone there already, and a
+        // CANCEL would mark the call for minutes: the retry Retry-After invites would end in 487.
+        if (r.res.status === 408 || (r.res.status === 503 && r.res.tid === null)) return this.send(p, 'CANCEL', callId, {});
         return null;
       }),
     );
