@@ -1,7 +1,16 @@
 // `nvo gateway-agent`: the CLI parses the options and calls this; it runs until SIGINT/SIGTERM.
+import { NvoError } from '../../errors.ts';
 import { RecorderDataPlane } from '../../dataplane/recorder.ts';
 import type { DataPlane } from '../../dataplane/data-plane.ts';
+import type { GatewayAgentConfig } from './config.ts';
 import { GatewayAgent } from './gateway-agent.ts';
+
+/** The data plane the settings name; Linux is loaded only when asked for. */
+export async function gatewayDataPlane(d: GatewayAgentConfig['dataPlane']): Promise<DataPlane> {
+  if (d.kind === 'recorder') return new RecorderDataPlane();
+  const { LinuxDataPlane } = await import('../../dataplane/linux/linux-data-plane.ts');
+  return new LinuxDataPlane({ localVtep: d.vtep, netns: d.netns, underlayDev: d.underlay, trunk: d.trunk, dstPort: d.dstPort });
+}
 
 export interface GatewayAgentRunOptions {
   jid: string;
@@ -25,7 +34,13 @@ export async function runGatewayAgent(o: GatewayAgentRunOptions): Promise<Gatewa
   agent.on('applied', (a: { revision: number; mode: string }) => log(`gateway-agent ${o.jid}: applied revision ${a.revision} (${a.mode})`));
   agent.on('refused', (r: { condition: string; from?: string }) => log(`gateway-agent ${o.jid}: refused a request (${r.condition})${r.from ? ` from ${r.from}` : ''}`));
   agent.on('warning', (e: Error) => log(`gateway-agent ${o.jid}: ${e.message}`));
-  await agent.start();
+  try {
+    await agent.start();
+  } catch (e) {
+    await agent.stop();
+    // Said here: the CLI would otherwise take a bare ECONNREFUSED for Redis, the usual dependency.
+    throw new NvoError('unavailable', `gateway agent ${o.jid}: cannot start its XMPP session at ${o.service}: ${(e as Error).message}`);
+  }
   for (const sig of o.signals ?? ['SIGINT', 'SIGTERM']) {
     process.once(sig, () => void agent.stop().then(() => process.exit(0)));
   }

@@ -6,6 +6,7 @@ import { registerApply } from './apply.ts';
 import { registerDevice } from './device.ts';
 import { registerDeviceRead } from './device-read.ts';
 import { registerDeviceSync } from './device-sync.ts';
+import { registerGatewayAgent } from './gateway-agent.ts';
 import { registerInventory } from './inventory.ts';
 import { registerLab } from './lab.ts';
 import { registerMove } from './move.ts';
@@ -22,4 +23,4 @@ import { registerWorker } from './worker.ts';
 
 export type RegisterCommands = (program: Command, ctx: CliContext) => void;
 
-export const commandGroups: RegisterCommands[] = [registerTenant, registerDevice, registerDeviceSync, registerDeviceRead, registerPod, registerVni, registerNve, registerSettings, registerApply, registerInventory, registerServe, registerWorker, registerProxy, registerShow, registerNetsim, registerLab, registerAgent, registerMove];
+export const commandGroups: RegisterCommands[] = [registerTenant, registerDevice, registerDeviceSync, registerDeviceRead, registerPod, registerVni, registerNve, registerSettings, registerApply, registerInventory, registerServe, registerWorker, registerProxy, registerShow, registerNetsim, registerLab, registerAgent, registerGatewayAgent, registerMove];
