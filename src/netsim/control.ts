@@ -2,7 +2,7 @@
 // tests use to read status, inject faults and change settings while devices keep running.
 //
 //   GET  /status                                  every device: sessions, locks, pending confirmed commit, stats
-//   POST /faults   {device, kind, count?, error?} refuse-commit | drop-session | clear
+//   POST /faults   {device, kind, count?, error?} refuse-commit | drop-session | bad-chunk | clear
 //   POST /settings {device, commitDelayMs?, checks?}
 //   GET  /config?device=PORT&datastore=running    the datastore as XML
 //   POST /shutdown                                stops the fleet process
@@ -18,7 +18,7 @@ const xmlName = z.string().regex(/^[A-Za-z_][\w.-]*$/, 'must be an XML element n
 
 export const faultBody = z.strictObject({
   device: deviceRef,
-  kind: z.enum(['refuse-commit', 'drop-session', 'clear']),
+  kind: z.enum(['refuse-commit', 'drop-session', 'bad-chunk', 'clear']),
   count: z.number().int().min(1).max(1_000_000).optional(),
   error: z
     .strictObject({
@@ -82,7 +82,7 @@ async function handle(fleet: Fleet, req: IncomingMessage, onShutdown: () => void
       return { status: 200, body: { pid: process.pid, host: fleet.host, username: fleet.username, protocols: fleet.protocols.map((p) => `base:${p}`), devices: fleet.status() } };
     case 'POST /faults': {
       const f = parseInput(faultBody, await json(req), 'fault');
-      fleet.inject(f.device, f.kind === 'refuse-commit' ? { kind: f.kind, count: f.count, error: f.error } : f.kind === 'drop-session' ? { kind: f.kind, count: f.count } : { kind: 'clear' });
+      fleet.inject(f.device, f.kind === 'refuse-commit' ? { kind: f.kind, count: f.count, error: f.error } : f.kind === 'drop-session' || f.kind === 'bad-chunk' ? { kind: f.kind, count: f.count } : { kind: 'clear' });
       return { status: 200, body: { ok: true } };
     }
     case 'POST /settings': {

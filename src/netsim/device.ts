@@ -60,7 +60,7 @@ export class Device {
   readonly locks: Record<Datastore, number | null> = { running: null, candidate: null };
   readonly sessions = new Map<number, SessionHandle>();
   confirmed: PendingConfirm | null = null;
-  readonly faults = { refuseCommit: [] as RpcErrorSpec[], dropSession: 0 };
+  readonly faults = { refuseCommit: [] as RpcErrorSpec[], dropSession: 0, badChunk: 0 };
   readonly stats = { sessions: 0, rpcs: 0, commits: 0, rollbacks: 0, refused: 0, dropped: 0 };
   /** The state passed the YANG checks: unchanged since, it needs no second look (at commit, at the next edit). */
   private checked = { running: true, candidate: true };
@@ -262,6 +262,12 @@ export class Device {
     if (this.faults.dropSession <= 0) return false;
     this.faults.dropSession--;
     this.stats.dropped++;
+    return true;
+  }
+
+  takeBadChunk(): boolean {
+    if (this.faults.badChunk <= 0) return false;
+    this.faults.badChunk--;
     return true;
   }
 

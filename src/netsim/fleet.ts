@@ -20,6 +20,8 @@ export interface FleetOptions {
 export type Fault =
   | { kind: 'refuse-commit'; count?: number; error?: Partial<RpcErrorSpec> }
   | { kind: 'drop-session'; count?: number }
+  // answers the next RPC with a chunk header RFC 6242 §4.2 forbids: tests that the client ends the session
+  | { kind: 'bad-chunk'; count?: number }
   | { kind: 'clear' };
 
 export interface DeviceStatus {
@@ -31,7 +33,7 @@ export interface DeviceStatus {
   confirmedCommit: null | { sessionId: number | null; persist: boolean; secondsLeft: number };
   commitDelayMs: number;
   checks: boolean;
-  faults: { refuseCommit: number; dropSession: number };
+  faults: { refuseCommit: number; dropSession: number; badChunk: number };
   stats: Device['stats'];
 }
 
@@ -89,7 +91,9 @@ export class Fleet {
       if (fault.kind === 'clear') {
         d.faults.refuseCommit.length = 0;
         d.faults.dropSession = 0;
-      } else if (fault.kind === 'drop-session') d.faults.dropSession += fault.count ?? 1;
+        d.faults.badChunk = 0;
+      } else if (fault.kind === 'bad-chunk') d.faults.badChunk += fault.count ?? 1;
+      else if (fault.kind === 'drop-session') d.faults.dropSession += fault.count ?? 1;
       else for (let i = 0; i < (fault.count ?? 1); i++) d.faults.refuseCommit.push({ ...DEFAULT_REFUSAL, ...fault.error });
     }
   }
@@ -111,7 +115,7 @@ export class Fleet {
       confirmedCommit: d.confirmed ? { sessionId: d.confirmed.sessionId, persist: d.confirmed.persist !== undefined, secondsLeft: Math.max(0, Math.round((d.confirmed.deadline - Date.now()) / 1000)) } : null,
       commitDelayMs: d.settings.commitDelayMs,
       checks: d.settings.checks,
-      faults: { refuseCommit: d.faults.refuseCommit.length, dropSession: d.faults.dropSession },
+      faults: { refuseCommit: d.faults.refuseCommit.length, dropSession: d.faults.dropSession, badChunk: d.faults.badChunk },
       stats: { ...d.stats },
     }));
   }

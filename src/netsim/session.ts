@@ -120,6 +120,8 @@ export class ServerSession {
     if (!root.getAttribute('message-id'))
       return this.reply(attrs, [{ type: 'rpc', tag: 'missing-attribute', message: '<rpc> without message-id', info: { 'bad-attribute': 'message-id', 'bad-element': 'rpc' } }]);
     if (this.device.takeDrop()) return this.close(); // injected fault: vanish without an answer
+    // injected fault: a zero-length chunk, which RFC 6242 §4.2 rules out (chunk-size is 1..4294967295)
+    if (this.framing === '1.1' && this.device.takeBadChunk()) return this.channel.write(Buffer.from('\n#0\n'));
     this.device.stats.rpcs++;
     const op = children(root)[0];
     if (!op) return this.reply(attrs, [{ type: 'protocol', tag: 'missing-element', message: '<rpc> without an operation', info: { 'bad-element': 'rpc' } }]);
