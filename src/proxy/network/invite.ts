@@ -6,6 +6,7 @@ import { NvoError } from '../../errors.ts';
 import { encapsulations, id, ip, mac } from '../../model/fields.ts';
 import { parseCidr } from '../../model/net.ts';
 import { parseInput } from '../../model/validate.ts';
+import { observeInvite } from '../../pipeline/metrics.ts';
 import type { Device } from '../../model/device.ts';
 import type { InventoryReader } from '../inventory-reader.ts';
 import type { FinalAnswer } from '../protocol/messages.ts';
@@ -36,6 +37,25 @@ async function device(inv: InventoryReader, idOf: string, what: string): Promise
 }
 
 export function inviteHandler(d: NetworkDeps) {
+  const handle = answerInvite(d);
+  // INVITE latency (/metrics) is measured here, where the final status is known, whatever the outcome.
+  return async (ctx: RequestContext): Promise<FinalAnswer> => {
+    const start = performance.now();
+    let status = 500;
+    try {
+      const answer = await handle(ctx);
+      status = answer.status;
+      return answer;
+    } catch (e) {
+      if (e instanceof StatusError || e instanceof NvoError) status = e.status;
+      throw e;
+    } finally {
+      observeInvite((performance.now() - start) / 1000, status);
+    }
+  };
+}
+
+function answerInvite(d: NetworkDeps) {
   return async (ctx: RequestContext): Promise<FinalAnswer> => {
     const { callId } = ctx.req;
     const body = parseInput(forwardedInviteSchema, ctx.req.body, 'forwarded INVITE', ['body']);
