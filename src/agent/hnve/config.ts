@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { id, ip, mac } from '../../model/fields.ts';
-import { parseInput } from '../../model/validate.ts';
+import { formatPath, invalidInput, issuesOf } from '../../model/validate.ts';
 import { invalid } from '../../errors.ts';
 
 const url = z.string().regex(/^wss?:\/\/\S+$/, 'must be a ws:// or wss:// URL');
@@ -35,6 +35,25 @@ export const agentConfigSchema = z
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;
 
+// `nvo agent`'s flags by the field they set: a bad flag value is reported under the flag the user typed.
+const FLAGS: Record<string, string> = {
+  nve: '--nve',
+  secretFile: '--secret-file',
+  proxies: '--proxy',
+  'dataPlane.kind': '--data-plane',
+  'dataPlane.vtep': '--vtep',
+  'dataPlane.netns': '--netns',
+  'dataPlane.underlay': '--underlay',
+  control: '--control',
+};
+
+function flagOf(path: readonly PropertyKey[], overrides: Record<string, unknown>): string | undefined {
+  const field = formatPath(path.filter((p) => typeof p !== 'number'));
+  const top = String(path[0]);
+  const given = top === 'dataPlane' ? (overrides.dataPlane as Record<string, unknown> | undefined)?.[String(path[1])] : overrides[top];
+  return given === undefined ? undefined : FLAGS[field];
+}
+
 /** Reads and checks the file; `overrides` (from flags) win over its fields. */
 export function loadAgentConfig(file: string | undefined, overrides: Record<string, unknown> = {}): AgentConfig & { secretValue: string } {
   let doc: Record<string, unknown> = {};
@@ -48,8 +67,23 @@ export function loadAgentConfig(file: string | undefined, overrides: Record<stri
   if (overrides.secretFile !== undefined) delete merged.secret;
   if (overrides.secret !== undefined) delete merged.secretFile;
   if (overrides.dataPlane !== undefined && doc.dataPlane && typeof doc.dataPlane === 'object') merged.dataPlane = { ...(doc.dataPlane as object), ...(overrides.dataPlane as object) };
-  const c = parseInput(agentConfigSchema, merged, file ? `agent config ${file}` : 'agent options');
-  const secretValue = c.secret ?? readFileSync(resolve(file ? dirname(file) : '.', c.secretFile!), 'utf8').split('\n')[0]!.trim();
-  if (secretValue.length < 16) throw invalid('secretFile', 'the secret must be at least 16 characters');
+  const r = agentConfigSchema.safeParse(merged);
+  if (!r.success) {
+    const flags = new Map(r.error.issues.map((i) => [formatPath(i.path), flagOf(i.path, overrides)]));
+    const issues = issuesOf(r.error).map((i) => ({ ...i, field: flags.get(i.field) ?? i.field }));
+    throw invalidInput(file ? `agent config ${file}` : 'agent options', issues);
+  }
+  const c = r.data;
+  const secretField = overrides.secretFile !== undefined ? '--secret-file' : 'secretFile';
+  let secretValue = c.secret;
+  if (secretValue === undefined) {
+    const path = resolve(file ? dirname(file) : '.', c.secretFile!);
+    try {
+      secretValue = readFileSync(path, 'utf8').split('\n')[0]!.trim();
+    } catch (e) {
+      throw invalid(secretField, `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  if (secretValue.length < 16) throw invalid(secretField, 'the secret must be at least 16 characters');
   return { ...c, secretValue };
 }

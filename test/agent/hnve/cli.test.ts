@@ -11,6 +11,7 @@ import { loadAgentConfig } from '../../../src/agent/hnve/config.ts';
 import { HnveAgent } from '../../../src/agent/hnve/hnve-agent.ts';
 import { RecorderDataPlane } from '../../../src/dataplane/recorder.ts';
 import { Membership } from '../../../src/proxy/network/membership.ts';
+import { Registrar } from '../../../src/proxy/tenant/registrar.ts';
 import { NveStore } from '../../../src/store/nve-store.ts';
 import { SECRETS, startStack, type Stack } from '../../proxy/harness.ts';
 import { NVO_BIN, runNvo } from '../../support/nvo-cli.ts';
@@ -91,6 +92,49 @@ describe('nvo agent and nvo move', () => {
     agentProc!.kill('SIGTERM');
     await new Promise((r) => agentProc!.once('exit', r));
   }, 30_000);
+
+  it('nvo agent from flags alone: skips the dead --proxy, registers through the second; a bad flag is named, exit 2', async () => {
+    const secretFile = join(dir, 'h2.secret');
+    writeFileSync(secretFile, `${SECRETS.h2}\n`);
+    const flags = ['agent', '--nve', 'h2', '--secret-file', secretFile, '--proxy', 'ws://127.0.0.1:9', '--proxy', s.url, '--data-plane', 'recorder'];
+    const registrar = new Registrar(s.t.redis, s.t.k);
+    expect(await registrar.get('h2')).toBeNull();
+    const child = spawn(process.execPath, [NVO_BIN, ...flags], { env: { ...process.env, NVO_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    try {
+      await expect.poll(async () => (await registrar.get('h2'))?.proc, { timeout: 30_000 }).toBe(s.tenant.deps.proc);
+      await expect.poll(() => err, { timeout: 10_000 }).toContain(`agent h2: registered at ${s.url}`);
+      // The first URL was tried, and failed, before the second.
+      expect(err.indexOf('agent h2: ws://127.0.0.1:9: ')).toBeGreaterThanOrEqual(0);
+      expect(err.indexOf('agent h2: ws://127.0.0.1:9: ')).toBeLessThan(err.indexOf('registered at'));
+      expect((await registrar.get('h2'))!.vtep).toBe('192.0.2.202');
+      expect(s.tenant.server.connectionOf('h2')).toBeDefined();
+    } finally {
+      process.kill(child.pid!, 'SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    // The connection was this process's: it goes with it (the registration stays until it expires).
+    await expect.poll(() => s.tenant.server.connectionOf('h2'), { timeout: 10_000 }).toBeUndefined();
+    const registeredAt = (await registrar.get('h2'))!.registeredAt;
+
+    const bad: [string[], RegExp][] = [
+      [['--proxy', 'http://127.0.0.1:9'], /^nvo: error: invalid agent options: --proxy: must be a ws:\/\/ or wss:\/\/ URL\n$/],
+      [['--proxy', s.url, '--data-plane', 'kernel'], /^nvo: error: invalid agent options: --data-plane: .*'recorder' \| 'linux'\n$/],
+      [['--proxy', s.url, '--data-plane', 'linux', '--vtep', '192.0.2.999'], /^nvo: error: invalid agent options: --vtep: must be an IPv4 or IPv6 address\n$/],
+    ];
+    for (const [more, re] of bad) {
+      const r = await run(['agent', '--nve', 'h2', '--secret-file', secretFile, ...more]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(re);
+    }
+    const noSecret = await run(['agent', '--nve', 'h2', '--secret-file', join(dir, 'missing.secret'), '--proxy', s.url]);
+    expect(noSecret.code).toBe(2);
+    expect(noSecret.stderr).toMatch(/^nvo: error: --secret-file: cannot read .*missing\.secret: ENOENT\n$/);
+    // Refused before connecting: no new registration.
+    expect((await registrar.get('h2'))!.registeredAt).toBe(registeredAt);
+  }, 60_000);
 
   it('the containerlab agent files are valid agent configurations', () => {
     const files = readdirSync(CLAB).filter((f) => f.endsWith('.yaml'));
