@@ -86,6 +86,11 @@ export class XmppDriver extends EventEmitter {
     return this.xmpp.jid?.toString();
   }
 
+  /** IQs sent and not yet answered, timed out or failed. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
   get online(): boolean {
     return this.xmpp.status === 'online';
   }

@@ -1,12 +1,12 @@
 // Driver ↔ two gateway agents through a real Prosody started by this file: pushes in order,
-// acknowledged; an offline agent; results from a JID that is not the device's.
+// acknowledged; an offline agent; an agent that never answers; results from a JID that is not the device's.
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { xml } from '@xmpp/client';
 import type { Element } from '@xmpp/xml';
 import { testRedis, type TestRedis } from '../../support/redis.ts';
 import { DeviceStateStore } from '../../../src/store/device-state.ts';
-import type { XmppDriver, XmppDevice } from '../../../src/drivers/xmpp/xmpp-driver.ts';
+import { XmppDriver, type XmppDevice } from '../../../src/drivers/xmpp/xmpp-driver.ts';
 import { XmppError } from '../../../src/drivers/xmpp/xmpp-error.ts';
 import { createXmppClient } from '../../../src/drivers/xmpp/connect.ts';
 import { errorElement } from '../../../src/drivers/xmpp/protocol.ts';
@@ -32,10 +32,10 @@ async function startAgent(id: string): Promise<GatewayAgent> {
 }
 
 beforeAll(async () => {
-  lab = await xmppLab(['nvo', 'gw1', 'gw2', 'gw3', 'gw4']);
+  lab = await xmppLab(['nvo', 'gw1', 'gw2', 'gw3', 'gw4', 'gw5']);
   t = await testRedis();
   store = new DeviceStateStore(t.redis, t.k);
-  for (const id of ['gw1', 'gw2', 'gw3']) devices[id] = { id, jid: lab.jid(id) };
+  for (const id of ['gw1', 'gw2', 'gw3', 'gw5']) devices[id] = { id, jid: lab.jid(id) };
   driver = await controllerDriver(lab, store, devices, 15_000);
   for (const id of ['gw1', 'gw2']) {
     planes[id] = new RecorderDataPlane();
@@ -112,6 +112,48 @@ describe('XMPP driver and gateway agents', () => {
     expect(last[0]!.change.merge.macs.map((m) => m.mac)).toEqual(['02:00:00:00:00:03']);
     expect(last[0]!.change.merge.vlans.map((v) => v.id)).toEqual([300]);
     expect(last[0]!.change.remove).toEqual(cfg({}));
+  });
+
+  it('times a push out when the agent is online but never answers: transient, and nothing left pending', async () => {
+    // A second controller session (its own resource) with a 1 s deadline; gw5 takes the IQ and holds it.
+    const slow = new XmppDriver({ service: lab.prosody.service, jid: `${lab.jid('nvo')}/slow`, password: lab.passwords.nvo!, store, deviceByJid: () => undefined, timeoutMs: 1_000 });
+    const gw5 = createXmppClient({ service: lab.prosody.service, jid: lab.jid('gw5'), password: lab.passwords.gw5! }, 'gateway');
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const seen: Array<{ inFlight: number }> = [];
+    let answeredLate = false;
+    gw5.middleware.use(async (ctx: unknown, next: () => Promise<unknown>) => {
+      const { stanza } = ctx as { stanza: Element };
+      if (stanza.name !== 'iq' || stanza.attrs.type !== 'set') return next();
+      seen.push({ inFlight: slow.inFlight });
+      await held;
+      answeredLate = true;
+      return xml('applied', { xmlns: 'urn:nvo:push:1', revision: '1' });
+    });
+    await slow.start();
+    await gw5.start();
+    try {
+      await store.setContribution('gw5', 's1', cfg({ vlans: [{ id: 10, name: 'x' }] }));
+      const err = await syncOnce(store, slow, devices.gw5!).catch((e: unknown) => e);
+      // The IQ did reach the peer while the driver was waiting for it: the timeout is the driver's own.
+      expect(seen).toEqual([{ inFlight: 1 }]);
+      expect(err).toBeInstanceOf(XmppError);
+      expect(err).toMatchObject({ device: 'gw5', condition: 'timeout', transient: true, code: 'unavailable', text: 'no answer within 1000 ms' });
+      expect(slow.inFlight).toBe(0);
+      expect(await store.status('gw5')).toMatchObject({ syncState: 'pending', appliedRevision: 0 });
+      // The answer that comes after the deadline matches nothing: dropped, not taken as an acknowledgement.
+      release();
+      await waitFor('the late answer to be sent', () => answeredLate);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(slow.inFlight).toBe(0);
+      expect(slow.ignoredReplies).toBe(0);
+      expect((await store.status('gw5')).appliedRevision).toBe(0);
+    } finally {
+      release();
+      gw5.reconnect.stop();
+      await gw5.stop();
+      await slow.stop();
+    }
   });
 
   it('ignores a result from a JID other than the device\'s and takes the device\'s own answer', async () => {
