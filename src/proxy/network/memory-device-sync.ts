@@ -11,6 +11,7 @@
 // revisions another process applied.
 import { EventEmitter } from 'node:events';
 import { NvoError } from '../../errors.ts';
+import type { DeviceConfig } from '../../model/device-config.ts';
 import type { DeviceStateStore } from '../../store/device-state.ts';
 import type { DeviceSyncPort, SyncTarget } from './device-sync-port.ts';
 
@@ -26,6 +27,9 @@ export class MemoryDeviceSync implements DeviceSyncPort {
   readonly requests: { targets: SyncTarget[]; sessionId: string }[] = [];
   /** How many times a desired state was read and recorded applied: fewer than requests when coalesced. */
   applies = 0;
+  /** After keepHistory(): every configuration recorded applied, in order (tests replay what a device went through). */
+  readonly history: { device: string; revision: number; config: DeviceConfig }[] = [];
+  private keeping = false;
 
   constructor(private readonly state: DeviceStateStore) {}
 
@@ -37,6 +41,12 @@ export class MemoryDeviceSync implements DeviceSyncPort {
   /** From now on the device never finishes applying. */
   hang(device: string): void {
     this.hanging.add(device);
+  }
+
+  /** Off by default: a benchmark's thousands of applies would keep every configuration. */
+  keepHistory(): this {
+    this.keeping = true;
+    return this;
   }
 
   heal(device: string): void {
@@ -76,6 +86,7 @@ export class MemoryDeviceSync implements DeviceSyncPort {
         const desired = await this.state.desired(device);
         this.applies++;
         const recorded = await this.state.recordApplied(device, desired.revision, desired.config, { committed: true });
+        if (recorded && this.keeping) this.history.push({ device, revision: desired.revision, config: desired.config });
         // Not recorded: another process applied an equal or newer revision; take the store's word for it.
         const now = recorded ? desired.revision : await this.state.appliedRevision(device);
         this.noteApplied(device, now);

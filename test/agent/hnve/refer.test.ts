@@ -1,7 +1,8 @@
 // Use case 6 (REFER, make-before-break) with agent processes and recorder data planes: h1's VM moves
 // to h4 (same pod) while h2 (pod1) and h3 (pod2) keep talking to it. Replaying every member's
 // recorded history proves the VM was reachable at every instant, and that the new location's
-// entries were in place at every member before anything of the old one went. A target that fails
+// entries were in place at every member before anything of the old one went: the hNVEs by their
+// recorder histories, the aNVEs by the configurations the in-memory device sync applied. A target that fails
 // to prepare leaves everything as it was.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyChange, emptyConfig, type DeviceConfig } from '../../../src/model/device-config.ts';
@@ -18,6 +19,7 @@ const callIds: Record<string, string> = {};
 
 beforeAll(async () => {
   s = await startStack();
+  s.syncs[0]!.keepHistory();
   await new NveStore(s.t.redis, s.t.k, s.inventory).put(H4);
   const secrets: Record<string, string> = { ...SECRETS, h4: H4.secret };
   for (const nve of ['h1', 'h2', 'h3', 'h4']) {
@@ -75,6 +77,7 @@ describe('REFER: make-before-break moves of an hNVE\'s sessions', () => {
 
   it('moves h1\'s sessions to h4: reachable at every instant, new entries everywhere before old ones go', async () => {
     const start = Date.now();
+    const fromApply = s.syncs[0]!.history.length;
     const r = await agents.h1!.call<{ status: number; reason: string; body: { referId: string } }>('refer', { to: 'h4' });
     expect(r.status, r.reason).toBe(202);
     await expect.poll(() => referStatuses(agents.h1!, r.body.referId).at(-1), { timeout: 30_000 }).toBe(200);
@@ -114,6 +117,40 @@ describe('REFER: make-before-break moves of an hNVE\'s sessions', () => {
     const h4Ready = replay(snaps.h4!.history).find((x) => x.config.vnis.length === 1 && macAt(x.config, '02:00:00:00:02:01') === VTEP.h2)!.at;
     expect(h4Ready).toBeLessThanOrEqual(Math.min(...switchedAt));
     expect(Math.max(...switchedAt)).toBeLessThanOrEqual(Math.min(...oldGoneAt));
+
+    // The aNVEs, from what the device sync applied, revision by revision (the last one before the
+    // move included): the moved MACs point at h1 or h4 with a tunnel to it in every applied revision,
+    // and h4's entries came in a revision before, or the same as, the one that took h1's away.
+    const history = s.syncs[0]!.history;
+    const movedMacs = [VM, '02:00:00:00:01:02'];
+    const devices = [...new Set(history.slice(fromApply).map((h) => h.device))].sort();
+    expect(devices).toEqual(['tgw1', 'tor1', 'tor2', 'wan1']);
+    const withMacs: string[] = [];
+    for (const dev of devices) {
+      const before = history.slice(0, fromApply).filter((h) => h.device === dev).at(-1)!;
+      const seq = [before, ...history.slice(fromApply).filter((h) => h.device === dev)];
+      const holdsMacs = movedMacs.every((m) => macAt(before.config, m) === VTEP.h1);
+      if (holdsMacs) withMacs.push(dev);
+      const floods = (c: DeviceConfig) => c.floods.map((f) => f.vtep);
+      for (const [i, { revision, config }] of seq.entries()) {
+        if (i > 0) expect(revision, dev).toBeGreaterThan(seq[i - 1]!.revision);
+        expect(floods(config).some((v) => v === VTEP.h1 || v === VTEP.h4), `${dev} r${revision}: no tunnel to h1 or h4`).toBe(true);
+        for (const m of holdsMacs ? movedMacs : []) {
+          const at = macAt(config, m);
+          expect([VTEP.h1, VTEP.h4], `${dev} r${revision}: ${m}`).toContain(at);
+          expect(floods(config), `${dev} r${revision}: ${m} without a tunnel to ${at}`).toContain(at);
+        }
+      }
+      const hasNew = (c: DeviceConfig) => floods(c).includes(VTEP.h4) && (!holdsMacs || movedMacs.every((m) => macAt(c, m) === VTEP.h4));
+      const oldGone = (c: DeviceConfig) => !floods(c).includes(VTEP.h1) && !c.macs.some((m) => m.vtep === VTEP.h1);
+      const newAt = seq.findIndex((x) => hasNew(x.config));
+      const goneAt = seq.findIndex((x) => oldGone(x.config));
+      expect(newAt, `${dev}: h4's entries never applied`).toBeGreaterThan(0);
+      expect(goneAt, `${dev}: h1's entries never went`).toBeGreaterThan(0);
+      expect(newAt, `${dev}: h1's entries went (r${seq[goneAt]!.revision}) before h4's came (r${seq[newAt]!.revision})`).toBeLessThanOrEqual(goneAt);
+      expect(oldGone(seq.at(-1)!.config) && hasNew(seq.at(-1)!.config), dev).toBe(true);
+    }
+    expect(withMacs).toEqual(['tgw1', 'wan1']);
 
     // The moved session is h4's now: it can end it, and the table empties of it everywhere.
     const bye = await agents.h4!.call<{ status: number }>('bye', callIds.h1);
