@@ -13,6 +13,8 @@ describe('fuzz', () => {
     s = await startStack();
     const h1 = await s.agent('h1');
     const h2 = await s.agent('h2');
+    // h3 connects and signs correctly but never REGISTERs: everything it asks for is refused.
+    const h3 = await s.agent('h3');
     await h1.register(300);
     await h2.register(300);
     const own = await h2.invite({ mac: '02:00:00:00:02:01' }, 'acme');
@@ -27,6 +29,8 @@ describe('fuzz', () => {
     const c = h1.client;
     let sent = 0;
     const rnd = (n: number) => Math.floor(Math.random() * n);
+    const beforeRegister: number[] = [];
+    const early = (r: { status: number }) => (beforeRegister.push(r.status), r.status);
     const signedBad: (() => Promise<number>)[] = [
       () => c.request('INVITE', { cid: 'acme', vm: { mac: 'zz:zz' } }).then((r) => r.status), // bad MAC → 400
       () => c.request('INVITE', { cid: 'acme', vm: { mac: '01:00:5e:00:00:01' } }).then((r) => r.status), // multicast MAC → 400
@@ -36,6 +40,8 @@ describe('fuzz', () => {
       () => c.request('BYE', {}, { callId: `nope-${rnd(1e9)}` }).then((r) => r.status), // no such session → 481
       () => c.request('REFER', {}).then((r) => r.status), // neither to nor vtep → 400
       () => c.request('FOO' as 'INFO', {}).then((r) => r.status), // unknown → 405
+      () => h3.invite({ mac: '02:00:00:00:03:04' }, 'acme').then(early), // before REGISTER → 403
+      () => h3.options().then(early), // before REGISTER → 403
       async () => {
         // replayed CSeq: the same call id with a lower CSeq than already used
         const callId = `replay-${rnd(1e9)}`;
@@ -71,6 +77,11 @@ describe('fuzz', () => {
     // Every answer is a 4xx.
     expect(all.filter((x) => x < 400 || x >= 500)).toEqual([]);
     expect(new Set(all)).toEqual(new Set([400, 401, 403, 404, 405, 413, 481]));
+    // h3's requests before REGISTER: each a 403, and h3 is still not registered.
+    expect(beforeRegister.length).toBeGreaterThan(0);
+    expect(new Set(beforeRegister)).toEqual(new Set([403]));
+    expect(await s.t.redis.exists(s.t.k.registration('h3'))).toBe(0);
+    expect((await h3.options()).reason).toBe('h3 is not registered: REGISTER first');
     // Still usable, and nothing changed.
     expect((await h1.options()).status).toBe(200);
     expect(strip(await s.t.snapshot())).toBe(before);
