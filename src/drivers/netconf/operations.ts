@@ -38,7 +38,9 @@ export interface EditConfigOptions {
 export async function editConfig(s: NetconfSession, o: EditConfigOptions): Promise<RpcReply> {
   if (o.target === 'candidate') caps.requireCapability(s, caps.hasCandidate(s), ':candidate', 'edit-config');
   else caps.requireCapability(s, caps.hasWritableRunning(s), ':writable-running', 'edit-config');
-  if (o.testOption) caps.requireCapability(s, caps.hasValidate(s), ':validate', 'edit-config test-option');
+  // RFC 6241 §8.6: test-option needs :validate, and its test-only value arrived with :validate:1.1.
+  if (o.testOption === 'test-only') caps.requireCapability(s, s.has(caps.VALIDATE_11), ':validate:1.1', 'edit-config test-option test-only');
+  else if (o.testOption) caps.requireCapability(s, caps.hasValidate(s), ':validate', 'edit-config test-option');
   if (o.errorOption === 'rollback-on-error') caps.requireCapability(s, caps.hasRollbackOnError(s), ':rollback-on-error', 'edit-config');
   const body =
     `<edit-config><target><${o.target}/></target>` +

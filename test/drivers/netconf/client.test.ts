@@ -1,12 +1,14 @@
 // The NETCONF client against real netconfd (yuma123) behind a private OpenSSH sshd: auth and host
-// keys, both framings, many RPCs in flight, timeouts, a dropped session, a 5 MB reply.
+// keys, both framings, many RPCs in flight, timeouts, a dropped session, a 5 MB reply, and the
+// edit-config parameters of RFC 6241 §7.2 as netconfd carries them out.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNetconfServers, type NetconfInstance, type NetconfServers } from '../../../lab/netconf-server.ts';
 import { NetconfError } from '../../../src/drivers/netconf/netconf-error.ts';
 import * as op from '../../../src/drivers/netconf/operations.ts';
 import { RpcError } from '../../../src/drivers/netconf/rpc-error.ts';
 import { NetconfSession, type SessionOptions } from '../../../src/drivers/netconf/rpc.ts';
-import { children } from '../../../src/drivers/netconf/xml.ts';
+import { VALIDATE_11 } from '../../../src/drivers/netconf/capabilities.ts';
+import { child, children, text } from '../../../src/drivers/netconf/xml.ts';
 
 let servers: NetconfServers;
 let both: NetconfInstance; // base:1.0 and 1.1
@@ -220,5 +222,110 @@ describe('RPCs', () => {
         // already gone
       }
     }
+  });
+});
+
+describe('edit-config parameters (RFC 6241 §7.2) on netconfd', () => {
+  const NC = 'urn:ietf:params:xml:ns:netconf:base:1.0';
+  // The candidate's VLANs as "id=name", in order.
+  const candidate = async (s: NetconfSession) => {
+    const nvo = children(await op.getConfig(s, 'candidate', `<nvo xmlns="${LAB}"/>`), 'nvo')[0];
+    return nvo ? children(nvo, 'vlan').map((v) => `${text(child(v, 'id'))}=${text(child(v, 'name')) ?? ''}`) : [];
+  };
+  // The candidate holds exactly VLANs 1=a and 2=b (whatever earlier tests committed is removed first).
+  async function baseline(s: NetconfSession) {
+    await op.discardChanges(s);
+    await op.editConfig(s, { target: 'candidate', config: `<nvo xmlns="${LAB}" xmlns:nc="${NC}" nc:operation="remove"/>` });
+    await op.editConfig(s, { target: 'candidate', config: `<nvo xmlns="${LAB}"><vlan><id>1</id><name>a</name></vlan><vlan><id>2</id><name>b</name></vlan></nvo>` });
+    expect(await candidate(s)).toEqual(['1=a', '2=b']);
+  }
+  // Every RPC body the session sends, as written on the wire (inside <rpc>).
+  function recordSent(s: NetconfSession): string[] {
+    const sent: string[] = [];
+    const rpc = s.rpc.bind(s);
+    s.rpc = (body, o) => {
+      sent.push(body);
+      return rpc(body, o);
+    };
+    return sent;
+  }
+
+  it('test-option test-only checks the edit and leaves the candidate unchanged, good edit or bad', async () => {
+    const s = await open(both);
+    expect(s.has(VALIDATE_11)).toBe(true); // netconfd announces :validate:1.1, which brought test-only
+    await baseline(s);
+    const sent = recordSent(s);
+    await op.editConfig(s, { target: 'candidate', testOption: 'test-only', config: `<nvo xmlns="${LAB}"><vlan><id>3</id><name>c</name></vlan><vlan><id>1</id><name>renamed</name></vlan></nvo>` });
+    expect(sent[0]).toContain('<test-option>test-only</test-option>');
+    expect(await candidate(s)).toEqual(['1=a', '2=b']);
+    const bad = await rejection(op.editConfig(s, { target: 'candidate', testOption: 'test-only', config: `<nvo xmlns="${LAB}"><vlan><id>5000</id></vlan></nvo>` }));
+    expect(bad).toBeInstanceOf(RpcError);
+    expect((bad as RpcError).path).toContain("vlan[nvo:id='5000']");
+    expect(await candidate(s)).toEqual(['1=a', '2=b']);
+    // test-then-set (the RFC's default) sets what passes the test
+    await op.editConfig(s, { target: 'candidate', testOption: 'test-then-set', config: `<nvo xmlns="${LAB}"><vlan><id>3</id><name>c</name></vlan></nvo>` });
+    expect(await candidate(s)).toEqual(['1=a', '2=b', '3=c']);
+    // a device with only :validate:1.0 has no test-only: refused before anything is sent
+    s.serverCapabilities.delete(VALIDATE_11);
+    const before = sent.length;
+    const missing = await rejection(op.editConfig(s, { target: 'candidate', testOption: 'test-only', config: `<nvo xmlns="${LAB}"/>` }));
+    expect((missing as NetconfError).netconfCode).toBe('capability-missing');
+    expect(missing.message).toContain(':validate:1.1');
+    expect(sent.length).toBe(before);
+    await op.discardChanges(s);
+    await op.closeSession(s);
+  });
+
+  it('default-operation replace: the <config> replaces the configuration it names', async () => {
+    const s = await open(both);
+    await baseline(s);
+    await op.editConfig(s, { target: 'candidate', defaultOperation: 'replace', config: `<nvo xmlns="${LAB}"><vlan><id>9</id><name>only</name></vlan></nvo>` });
+    expect(await candidate(s)).toEqual(['9=only']);
+    await op.discardChanges(s);
+    await op.closeSession(s);
+  });
+
+  it('default-operation none: only elements with an operation attribute change the datastore', async () => {
+    const s = await open(both);
+    await baseline(s);
+    const none = (config: string) => op.editConfig(s, { target: 'candidate', defaultOperation: 'none', config: `<nvo xmlns="${LAB}">${config}</nvo>` });
+    // a new list entry without an operation is not created (the RFC's "unaffected")
+    await none('<vlan><id>7</id><name>x</name></vlan>');
+    expect(await candidate(s)).toEqual(['1=a', '2=b']);
+    // create and delete act where they are named
+    await none('<vlan nc:operation="create"><id>4</id><name>d</name></vlan><vlan nc:operation="delete"><id>2</id></vlan>');
+    expect(await candidate(s)).toEqual(['1=a', '4=d']);
+    // and create of an entry that exists is refused (data-exists), changing nothing
+    const exists = await rejection(none('<vlan nc:operation="create"><id>1</id><name>again</name></vlan>'));
+    expect((exists as RpcError).tag).toBe('data-exists');
+    expect(await candidate(s)).toEqual(['1=a', '4=d']);
+    // Deviation of yuma123 2.13, pinned so a change shows: under none it still sets a new value of
+    // an existing leaf (the RFC says the datastore is unaffected). nvo sends none nowhere.
+    await none('<vlan><id>1</id><name>changed-under-none</name></vlan>');
+    expect(await candidate(s)).toEqual(['1=changed-under-none', '4=d']);
+    await op.discardChanges(s);
+    await op.closeSession(s);
+  });
+
+  it('error-option is sent as given; netconfd rejects the whole edit under each of them', async () => {
+    const s = await open(both);
+    await baseline(s);
+    const sent = recordSent(s);
+    for (const errorOption of ['stop-on-error', 'continue-on-error', 'rollback-on-error'] as const) {
+      sent.length = 0;
+      const err = await rejection(
+        op.editConfig(s, { target: 'candidate', errorOption, config: `<nvo xmlns="${LAB}"><vlan><id>11</id><name>ok</name></vlan><vlan><id>5000</id><name>bad</name></vlan></nvo>` }),
+      );
+      expect(sent).toHaveLength(1);
+      expect(sent[0]).toMatch(new RegExp(`^<edit-config><target><candidate/></target><error-option>${errorOption}</error-option><config`));
+      expect((err as RpcError).tag).toBe('invalid-value');
+      expect(await candidate(s)).toEqual(['1=a', '2=b']);
+    }
+    sent.length = 0;
+    await op.editConfig(s, { target: 'candidate', errorOption: 'rollback-on-error', config: `<nvo xmlns="${LAB}"><vlan><id>11</id><name>ok</name></vlan></nvo>` });
+    expect(sent[0]).toContain('<error-option>rollback-on-error</error-option>');
+    expect(await candidate(s)).toEqual(['1=a', '2=b', '11=ok']);
+    await op.discardChanges(s);
+    await op.closeSession(s);
   });
 });
