@@ -170,6 +170,41 @@ describe('writable-running only (netconfd --target=running)', () => {
     expect(err).toBeInstanceOf(RpcError);
     expect((await getRunning(runningOnly)).config).toEqual(res.readBack);
   });
+
+  // netconfd rejects a failing edit whole under any error-option, so the test above would pass even
+  // if apply stopped asking for rollback-on-error: what apply sends is checked on the wire here.
+  it('sends the edit to <running/> with rollback-on-error, good edit or bad', async () => {
+    const m = runningOnly.management!;
+    const s = await NetconfSession.open({ host: m.host, port: m.port, username: m.username, password: m.password, hostKeyCheck: 'pinned', hostKey: m.hostKey });
+    const sent: string[] = [];
+    const rpc = s.rpc.bind(s);
+    s.rpc = (body, o) => {
+      sent.push(body);
+      return rpc(body, o);
+    };
+    const opts = { dialect: lab, device: { id: runningOnly.id, vtep: runningOnly.vtep } };
+    const edits = () => sent.filter((b) => b.startsWith('<edit-config>'));
+    try {
+      expect(s.has('urn:ietf:params:netconf:capability:rollback-on-error:1.0')).toBe(true);
+      const current = (await getRunning(runningOnly)).config;
+      const bad = { ...current, vlans: [...current.vlans, { id: 41, name: 'would-land' }, { id: 5000, name: 'x' }] };
+      const err = await applyDeviceChange(s, diffConfig(current, bad), opts).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RpcError);
+      const good = await applyDeviceChange(s, diffConfig(current, emptyConfig()), opts);
+      expect(good.path).toBe('running');
+      expect(edits()).toHaveLength(2);
+      for (const body of edits()) {
+        expect(body).toMatch(/^<edit-config><target><running\/><\/target><default-operation>merge<\/default-operation><error-option>rollback-on-error<\/error-option><config[ >]/);
+        expect(body).not.toContain('<candidate/>');
+      }
+      // locked and unlocked on running, never on a candidate it does not have
+      expect(sent.filter((b) => b.startsWith('<lock>'))).toEqual(['<lock><target><running/></target></lock>', '<lock><target><running/></target></lock>']);
+      expect(sent.some((b) => b.startsWith('<commit'))).toBe(false);
+      expect((await getRunning(runningOnly)).config).toEqual(emptyConfig());
+    } finally {
+      await op.closeSession(s);
+    }
+  });
 });
 
 describe('locking', () => {
