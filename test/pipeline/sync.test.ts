@@ -11,8 +11,8 @@ import { capturedLog, harness, vlans, type Harness } from './harness.ts';
 let h: Harness | null = null;
 
 /** A counter's value for these labels, 0 when it has none. */
-async function count(c: typeof retries, labels: Record<string, string>): Promise<number> {
-  const v = (await c.get()).values.filter((x) => Object.entries(labels).every(([k, want]) => x.labels[k] === want));
+async function count(c: typeof retries | typeof failures, labels: Record<string, string>): Promise<number> {
+  const v = (await c.get()).values.filter((x) => Object.entries(labels).every(([k, want]) => (x.labels as Record<string, unknown>)[k] === want));
   return v.reduce((n, x) => n + x.value, 0);
 }
 
