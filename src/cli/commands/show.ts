@@ -106,7 +106,7 @@ export function registerShow(program: Command, ctx: CliContext): void {
     ]);
   });
 
-  sub('devices', "the network proxy's view: per device VLANs, VNIs, tunnels, MAC entries, groups; desired vs applied revision and sync state").action(async (opts: ShowOpts) => {
+  sub('devices', "the network proxy's view: per device VLANs, VNIs, tunnels, MAC entries, groups; desired vs applied revision, sync state, last commit and last error").action(async (opts: ShowOpts) => {
     const { s, f } = await sources(opts);
     const { deviceRows } = await import('../../proxy/views/network-view.ts');
     const rows = await deviceRows(s, f);
@@ -123,6 +123,7 @@ export function registerShow(program: Command, ctx: CliContext): void {
       { header: 'TUNNELS', value: (r) => both(r.desired.tunnels.length, r.applied.tunnels.length) },
       { header: 'MACS', value: (r) => both(r.desired.macs.length, r.applied.macs.length) },
       { header: 'GROUPS', value: (r) => list(r.desired.groups.map((g) => `${g.vni}:${g.group}`)) },
+      { header: 'LAST COMMIT', value: (r) => r.lastCommitAt },
       { header: 'LAST ERROR', value: (r) => r.lastError },
     ]);
   });

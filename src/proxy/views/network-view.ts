@@ -16,6 +16,8 @@ export interface DeviceRow {
   appliedRevision: number;
   syncState: DeviceStatus['syncState'];
   lastError: string | null;
+  /** ISO time of the device's last commit by nvo (null: never). */
+  lastCommitAt: string | null;
   /** What the device should have (desired) and has (applied), per VNI where it matters. */
   desired: DeviceSummary;
   applied: DeviceSummary;
@@ -90,6 +92,7 @@ export async function deviceRows(s: ViewSources, f: ViewFilter = {}, only?: stri
       appliedRevision: st.appliedRevision,
       syncState: st.syncState,
       lastError: st.lastError?.message ?? null,
+      lastCommitAt: st.lastCommitAt,
       desired,
       applied,
     });
