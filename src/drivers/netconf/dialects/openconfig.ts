@@ -8,8 +8,9 @@ export const openconfig: DialectTraits = {
   filter: '<network-instances xmlns="http://openconfig.net/yang/network-instance"/>',
   yangSet: 'openconfig',
   notRendered: {
-    floods: 'remote VTEPs are learned from BGP EVPN route type 3 (OpenConfig has them as state only)',
-    macs: 'remote MACs are learned from BGP EVPN route type 2 (OpenConfig mac-table entries point at interfaces, not VTEPs)',
+    // docs/netconf.md "What the vendor models cannot say"; test/drivers/netconf/vendor-yang-limits.test.ts
+    floods: 'remote VTEPs are learned from BGP EVPN route type 3: OpenConfig has no configured replication peer list (connection-points/…/vxlan/endpoint-peers is state)',
+    macs: 'remote MACs are learned from BGP EVPN route type 2: fdb/mac-table/entries/entry/config holds MAC and VLAN only, its destination is an interface-ref, never a VTEP',
     irbs: 'gateway interfaces are provisioned with the routed-VLAN interfaces outside nvo in this dialect',
   },
   quirks: { validateBeforeCommit: true },

@@ -10,8 +10,9 @@ export const srlinux: DialectTraits = {
   yangSet: 'srlinux',
   notRendered: {
     vlans: 'SR Linux binds VLANs on subinterfaces of access ports, which nvo does not own',
-    floods: 'remote VTEPs are learned from BGP EVPN route type 3',
-    macs: 'remote MACs are learned from BGP EVPN route type 2 (static-mac destinations are local subinterfaces)',
+    // docs/netconf.md "What the vendor models cannot say"; test/drivers/netconf/vendor-yang-limits.test.ts
+    floods: 'remote VTEPs are learned from BGP EVPN route type 3: vxlan-interface/bridge-table/multicast-destinations is state and destination-groups destinations have no VTEP leaf',
+    macs: 'remote MACs are learned from BGP EVPN route type 2: bridge-table/static-mac/mac/destination is a subinterface, blackhole or connection-point, never a VTEP',
     irbs: 'irb subinterfaces are provisioned outside nvo in this dialect',
   },
   quirks: { validateBeforeCommit: true },
