@@ -1,11 +1,13 @@
 // The overview (issue 9, item 6) over a real messaging stack: what `nvo show` and /overview/* say after
 // REGISTER and INVITEs — registrations with the process that holds them, sessions, VNIs with their
-// members, devices, and per member of a VNI its MAC entries, a lagging device shown as pending. aNVEs
-// count as registered once reached: by a sync (in-memory here), or, for an XMPP gateway agent, when it
-// announces itself to the driver through a real Prosody.
+// members, devices, and per member of a VNI its MAC entries: a lagging device shown as pending, an hNVE
+// that missed table revisions as behind. aNVEs count as registered once reached: by a sync (in-memory
+// here), or, for an XMPP gateway agent, when it announces itself to the driver through a real Prosody.
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayAgent } from '../../src/agent/gateway/gateway-agent.ts';
+import { HnveAgent } from '../../src/agent/hnve/hnve-agent.ts';
+import type { MessagingClient } from '../../src/agent/hnve/messaging-client.ts';
 import { buildAdminApp } from '../../src/api/server.ts';
 import { hnveRoutes } from '../../src/api/routes/hnves.ts';
 import { overviewRoutes } from '../../src/api/routes/overview.ts';
@@ -19,7 +21,7 @@ import { deviceRows, vniRows } from '../../src/proxy/views/network-view.ts';
 import { ViewSources } from '../../src/proxy/views/sources.ts';
 import { nveRows, sessionRows, tenantRows } from '../../src/proxy/views/tenant-view.ts';
 import { xmppLab, type XmppLab } from '../drivers/xmpp/lab.ts';
-import { startStack, type Stack } from './harness.ts';
+import { SECRETS, startStack, type Stack } from './harness.ts';
 import { ProxyProcesses } from './multi-process-helpers.ts';
 
 const M1 = '02:00:00:00:0e:01';
@@ -28,6 +30,7 @@ const G1 = '02:00:00:00:0e:03';
 const LAGGING = '02:00:00:00:0e:09';
 
 let s: Stack;
+let h1: MessagingClient;
 let views: ViewSources;
 let acme: { vni: number; vlan: number };
 const acks: AckSource = {
@@ -37,7 +40,8 @@ const acks: AckSource = {
 
 beforeAll(async () => {
   s = await startStack();
-  const [h1, h2] = [await s.agent('h1'), await s.agent('h2')];
+  h1 = await s.agent('h1');
+  const h2 = await s.agent('h2');
   expect((await h1.register(600)).status).toBe(200);
   expect((await h2.register(600)).status).toBe(200);
   const a = await h1.invite({ mac: M1, ip: '192.0.2.10' }, 'acme');
@@ -231,4 +235,54 @@ describe('aNVE registration by an XMPP gateway agent', () => {
     await announced;
     await expect.poll(async () => (await nveRows(views)).find((r) => r.id === 'tor3'), { timeout: 10_000 }).toMatchObject({ registered: true, via: 'xmpp/xmpp-announce' });
   });
+});
+
+// A real agent acknowledges each table revision it applies (INFO ack); one that is away while the
+// table moves on is `behind` until it comes back and catches up.
+describe('an hNVE behind its VNI\'s MAC table', () => {
+  const M3 = '02:00:00:00:0e:0a';
+  const M4 = '02:00:00:00:0e:0b';
+  const h3Of = () => new HnveAgent({ nve: 'h3', secret: SECRETS.h3, urls: [s.url], proxy: 'tp1', dataPlane: new RecorderDataPlane(undefined, { references: true }) });
+  const h3Row = async (real: ViewSources) => (await macView(real, acme.vni))!.members.find((m) => m.member === 'h3');
+
+  it('nvo show macs and /overview/macs show it behind, with both revisions, until it catches up', async () => {
+    const real = new ViewSources(s.t.redis, s.t.k, s.inventory);
+    let h3 = h3Of();
+    const app = await buildAdminApp({ store: s.inventory, token: 'admin-token-for-overview', extraRoutes: [overviewRoutes(real)] });
+    const procs = new ProxyProcesses(s.t.prefix);
+    try {
+      await h3.start();
+      expect((await h3.invite({ mac: M3, cid: 'acme' })).status).toBe(200);
+      await expect.poll(async () => (await h3Row(real))?.state, { timeout: 10_000 }).toBe('acknowledged');
+      const caughtUp = (await h3Row(real))!;
+      expect(caughtUp.acknowledged).toBe(caughtUp.tableRevision);
+
+      // h3 goes away (its sessions stay for the grace period); the table moves on without it.
+      await h3.stop();
+      await expect.poll(() => s.tenant.server.connectionOf('h3'), { timeout: 10_000 }).toBeUndefined();
+      expect((await h1.invite({ mac: M4 }, 'acme')).status).toBe(200);
+      const row = (await h3Row(real))!;
+      expect(row).toMatchObject({ kind: 'hNVE', vtep: '198.51.100.203', state: 'behind', acknowledged: caughtUp.tableRevision });
+      expect(row.tableRevision).toBeGreaterThan(row.acknowledged!);
+      expect(row.entries).toContainEqual({ mac: M3, vtep: '198.51.100.203', state: 'local' });
+      expect(row.entries).toContainEqual({ mac: M4, vtep: '192.0.2.201', state: 'remote' });
+
+      const api = await app.inject({ method: 'GET', url: `/overview/macs?vni=${acme.vni}` });
+      expect((api.json() as { members: { member: string; state: string }[] }).members.find((m) => m.member === 'h3')).toMatchObject({ state: 'behind', acknowledged: row.acknowledged, tableRevision: row.tableRevision });
+      const cli = await procs.run(['show', 'macs', '--vni', String(acme.vni)]);
+      expect(cli.stderr).toBe('');
+      expect(cli.code).toBe(0);
+      expect(cli.stdout).toMatch(new RegExp(`^h3 +hNVE +198\\.51\\.100\\.203 +${row.entries.length} +- +- +${row.acknowledged}/${row.tableRevision} +behind$`, 'm'));
+
+      // Back: it re-learns the table from the proxy and acknowledges the current revision.
+      h3 = h3Of();
+      await h3.start();
+      await expect.poll(async () => (await h3Row(real))?.state, { timeout: 10_000 }).toBe('acknowledged');
+      expect((await h3Row(real))!.acknowledged).toBe(row.tableRevision);
+    } finally {
+      await h3.stop();
+      await procs.stopAll();
+      await app.close();
+    }
+  }, 60_000);
 });

@@ -13,6 +13,7 @@ import { AgentHandle, type AgentSnapshot } from './agent-handle.ts';
 const H4 = { id: 'h4', pod: 'pod1', vtep: '192.0.2.204', encapsulations: ['vxlan'], secret: 'secret-of-h4-0123456789' };
 const VTEP: Record<string, string> = { ...Object.fromEntries(HNVES.map((h) => [h.id, h.vtep])), h4: H4.vtep };
 const VM = '02:00:00:00:01:01';
+const H1_VTEP = HNVES.find((h) => h.id === 'h1')!.vtep;
 let s: Stack;
 const agents: Record<string, AgentHandle> = {};
 const callIds: Record<string, string> = {};
@@ -121,6 +122,7 @@ describe('REFER: make-before-break moves of an hNVE\'s sessions', () => {
     // The aNVEs, from what the device sync applied, revision by revision (the last one before the
     // move included): the moved MACs point at h1 or h4 with a tunnel to it in every applied revision,
     // and h4's entries came in a revision before, or the same as, the one that took h1's away.
+    const [OLD, NEW] = [H1_VTEP, H4.vtep];
     const history = s.syncs[0]!.history;
     const movedMacs = [VM, '02:00:00:00:01:02'];
     const devices = [...new Set(history.slice(fromApply).map((h) => h.device))].sort();
@@ -129,20 +131,20 @@ describe('REFER: make-before-break moves of an hNVE\'s sessions', () => {
     for (const dev of devices) {
       const before = history.slice(0, fromApply).filter((h) => h.device === dev).at(-1)!;
       const seq = [before, ...history.slice(fromApply).filter((h) => h.device === dev)];
-      const holdsMacs = movedMacs.every((m) => macAt(before.config, m) === VTEP.h1);
+      const holdsMacs = movedMacs.every((m) => macAt(before.config, m) === OLD);
       if (holdsMacs) withMacs.push(dev);
       const floods = (c: DeviceConfig) => c.floods.map((f) => f.vtep);
       for (const [i, { revision, config }] of seq.entries()) {
         if (i > 0) expect(revision, dev).toBeGreaterThan(seq[i - 1]!.revision);
-        expect(floods(config).some((v) => v === VTEP.h1 || v === VTEP.h4), `${dev} r${revision}: no tunnel to h1 or h4`).toBe(true);
+        expect(floods(config).some((v) => v === OLD || v === NEW), `${dev} r${revision}: no tunnel to h1 or h4`).toBe(true);
         for (const m of holdsMacs ? movedMacs : []) {
           const at = macAt(config, m);
-          expect([VTEP.h1, VTEP.h4], `${dev} r${revision}: ${m}`).toContain(at);
+          expect([OLD, NEW], `${dev} r${revision}: ${m}`).toContain(at);
           expect(floods(config), `${dev} r${revision}: ${m} without a tunnel to ${at}`).toContain(at);
         }
       }
-      const hasNew = (c: DeviceConfig) => floods(c).includes(VTEP.h4) && (!holdsMacs || movedMacs.every((m) => macAt(c, m) === VTEP.h4));
-      const oldGone = (c: DeviceConfig) => !floods(c).includes(VTEP.h1) && !c.macs.some((m) => m.vtep === VTEP.h1);
+      const hasNew = (c: DeviceConfig) => floods(c).includes(NEW) && (!holdsMacs || movedMacs.every((m) => macAt(c, m) === NEW));
+      const oldGone = (c: DeviceConfig) => !floods(c).includes(OLD) && !c.macs.some((m) => m.vtep === OLD);
       const newAt = seq.findIndex((x) => hasNew(x.config));
       const goneAt = seq.findIndex((x) => oldGone(x.config));
       expect(newAt, `${dev}: h4's entries never applied`).toBeGreaterThan(0);
