@@ -3,7 +3,8 @@
 // all carry a TTL) is unchanged.
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { startStack, type Stack } from './harness.ts';
+import { digest } from '../../src/proxy/auth/digest.ts';
+import { SECRETS, startStack, type Stack } from './harness.ts';
 
 let s: Stack;
 afterEach(() => s?.close());
@@ -30,6 +31,7 @@ describe('fuzz', () => {
     let sent = 0;
     const rnd = (n: number) => Math.floor(Math.random() * n);
     const beforeRegister: number[] = [];
+    const replayed: number[] = [];
     const early = (r: { status: number }) => (beforeRegister.push(r.status), r.status);
     const signedBad: (() => Promise<number>)[] = [
       () => c.request('INVITE', { cid: 'acme', vm: { mac: 'zz:zz' } }).then((r) => r.status), // bad MAC → 400
@@ -43,11 +45,16 @@ describe('fuzz', () => {
       () => h3.invite({ mac: '02:00:00:00:03:04' }, 'acme').then(early), // before REGISTER → 403
       () => h3.options().then(early), // before REGISTER → 403
       async () => {
-        // replayed CSeq: the same call id with a lower CSeq than already used
+        // replayed CSeq: the same call id with a CSeq already used, correctly signed for it (a digest
+        // over another CSeq would be refused as a forgery, 403, before the CSeq is looked at) → 400
         const callId = `replay-${rnd(1e9)}`;
         await c.request('OPTIONS', {}, { callId });
         const r = c.build('OPTIONS', callId, {});
-        return (await c.once({ ...r, cseq: 1, auth: c.build('OPTIONS', callId, {}).auth })).status;
+        const { nonce, nc } = r.auth!;
+        const response = digest(SECRETS.h1, { nonce, nc, method: r.method, from: r.from, callId, tid: r.tid, cseq: 1, body: r.body });
+        const status = (await c.once({ ...r, cseq: 1, auth: { nonce, nc, response } })).status;
+        replayed.push(status);
+        return status;
       },
     ];
     const rawBad = [
@@ -77,6 +84,8 @@ describe('fuzz', () => {
     // Every answer is a 4xx.
     expect(all.filter((x) => x < 400 || x >= 500)).toEqual([]);
     expect(new Set(all)).toEqual(new Set([400, 401, 403, 404, 405, 413, 481]));
+    expect(replayed.length).toBeGreaterThan(0);
+    expect(new Set(replayed)).toEqual(new Set([400]));
     // h3's requests before REGISTER: each a 403, and h3 is still not registered.
     expect(beforeRegister.length).toBeGreaterThan(0);
     expect(new Set(beforeRegister)).toEqual(new Set([403]));

@@ -47,6 +47,29 @@ describe('transactions', () => {
     expect(await s.t.redis.smembers(s.t.k.sessionIndex)).toEqual(['rtx-1']);
   });
 
+  it('refuses a correctly signed request whose CSeq does not grow within its call with 400, and runs nothing', async () => {
+    s = await startStack();
+    const h1 = await s.agent('h1');
+    await h1.register(60);
+    const inv = await h1.invite({ mac: '02:00:00:00:0a:05' }, 'acme', { callId: 'cseq-call' });
+    expect(inv.status, inv.reason).toBe(200);
+    // A BYE of that call signed for CSeq 1 (the INVITE's): an old request replayed with a new tid.
+    const r = h1.client.build('BYE', 'cseq-call', {});
+    expect(r.cseq).toBe(2);
+    const { nonce, nc } = r.auth!;
+    const old = { ...r, cseq: 1, auth: { nonce, nc, response: digest(SECRETS.h1, { nonce, nc, method: 'BYE', from: 'h1', callId: 'cseq-call', tid: r.tid, cseq: 1, body: {} }) } };
+    const refused = await h1.client.once(old);
+    expect(refused.status).toBe(400);
+    expect(refused.reason).toBe('Bad Request: cseq 1 is not above 1, the last of call cseq-call');
+    expect(refused.body).toEqual({ issues: [{ field: 'cseq', reason: 'must be above 1' }] });
+    expect(await s.t.redis.smembers(s.t.k.sessionIndex)).toEqual(['cseq-call']);
+    // CANCEL is not ordered (it repeats the CSeq of what it cancels): nothing in progress → 481, not 400.
+    const cancel = h1.client.build('CANCEL', 'cseq-call', {});
+    const c = await h1.client.once({ ...cancel, cseq: 1, auth: { nonce, nc: nc + 1, response: digest(SECRETS.h1, { nonce, nc: nc + 1, method: 'CANCEL', from: 'h1', callId: 'cseq-call', tid: cancel.tid, cseq: 1, body: {} }) } });
+    expect(c.status).toBe(481);
+    expect((await h1.bye('cseq-call')).status).toBe(200);
+  });
+
   it('answers NOTIFY at the tenant proxy, and REGISTER at a network proxy, with 501', async () => {
     s = await startStack();
     const h1 = await s.agent('h1');
