@@ -56,6 +56,8 @@ export class HnveAgent extends EventEmitter {
   private urlIndex = 0;
   private stopped = false;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Per session, the INFO in flight: the next waits for its answer. */
+  private readonly infos = new Map<string, Promise<unknown>>();
   private gapTimer: NodeJS.Timeout | null = null;
   private refreshTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -170,7 +172,20 @@ export class HnveAgent extends EventEmitter {
   }
 
   /** INFO: more (or fewer) MACs for the VM of a session. */
-  async info(callId: string, change: { add?: string[]; delete?: string[] }): Promise<Response> {
+  /** One INFO per session at a time, in call order. The proxy handles requests concurrently, so a
+   *  delete sent before the add it cancels was answered could run first, find nothing to delete, and
+   *  the add then stayed at every member (info.test.ts). */
+  info(callId: string, change: { add?: string[]; delete?: string[] }): Promise<Response> {
+    const run = (this.infos.get(callId) ?? Promise.resolve()).then(() => this.infoNow(callId, change));
+    const tail = run.catch(() => undefined);
+    this.infos.set(callId, tail);
+    void tail.then(() => {
+      if (this.infos.get(callId) === tail) this.infos.delete(callId);
+    });
+    return run;
+  }
+
+  private async infoNow(callId: string, change: { add?: string[]; delete?: string[] }): Promise<Response> {
     const r = await this.request('INFO', { package: 'mac', add: change.add ?? [], delete: change.delete ?? [] }, callId);
     if (r.status === 200) {
       await this.serial(async () => {

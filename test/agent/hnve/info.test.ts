@@ -16,6 +16,7 @@ const truth = new Map<string, string>();
 
 beforeAll(async () => {
   s = await startStack();
+  s.syncs[0]!.keepHistory();
   for (const nve of ['h1', 'h2', 'h3'] as const) {
     agents[nve] = await AgentHandle.spawn({ nve, secret: SECRETS[nve], urls: [s.url], ports: { [`02:00:00:00:0${nve[1]}:01`]: `vm-${nve}` } });
     await agents[nve].call('start');
@@ -86,6 +87,40 @@ describe('INFO: MAC table changes reach every member NVE of the VNI', () => {
     // Every member acknowledged the last revision (the key `nvo show` reads).
     const rev = Number(await s.t.redis.get(vniKeys(s.t.k).rev('acme')));
     await expect.poll(() => s.t.redis.hgetall(vniKeys(s.t.k).ack('acme')), { timeout: 10_000 }).toEqual({ h1: String(rev), h2: String(rev), h3: String(rev) });
+  }, 60_000);
+
+  it('an INFO add and, at once, the delete that cancels it: the MAC is left at no member', async () => {
+    const fromApply = s.syncs[0]!.history.length;
+    const hist: Record<string, number> = {};
+    for (const nve of ['h1', 'h2', 'h3']) hist[nve] = (await agents[nve]!.snapshot()).history.length;
+    // Five pairs from h1 and two from h2, asked for together without waiting for any answer (the agents
+    // keep order per session; before they did, a delete could overtake its add and the MAC stayed).
+    const pairs = [...[1, 2, 3, 4, 5].map((i) => ['h1', `02:00:00:00:01:a${i}`]), ...[1, 2].map((i) => ['h2', `02:00:00:00:02:a${i}`])] as [string, string][];
+    const answers = await Promise.all(
+      pairs.flatMap(([nve, mac]) => [
+        agents[nve]!.call<{ status: number; reason: string }>('info', callIds[nve], { add: [mac] }),
+        agents[nve]!.call<{ status: number; reason: string }>('info', callIds[nve], { delete: [mac] }),
+      ]),
+    );
+    expect(answers.map((a) => a.status), JSON.stringify(answers)).toEqual(answers.map(() => 200));
+    await allExact();
+    const raced = new Set(pairs.map(([, mac]) => mac));
+    // Every member's last word on each raced MAC is its removal (or it never had it).
+    for (const nve of ['h1', 'h2', 'h3']) {
+      const snap = await agents[nve]!.snapshot();
+      for (const mac of raced) {
+        const touching = snap.history.slice(hist[nve]).filter((h) => h.op === 'apply' && [...h.change.merge.macs, ...h.change.remove.macs].some((m) => m.mac === mac));
+        const last = touching.at(-1);
+        if (last) expect(last.change.remove.macs.map((m) => m.mac), `${nve} ${mac}`).toContain(mac);
+      }
+      expect(snap.tables.acme!.table.filter((r) => raced.has(r.mac))).toEqual([]);
+    }
+    for (const dev of ['wan1', 'tgw1']) {
+      await expect.poll(async () => (await s.state.applied(dev)).config.macs.filter((m) => raced.has(m.mac)), { timeout: 10_000 }).toEqual([]);
+      const applied = s.syncs[0]!.history.slice(fromApply).filter((h) => h.device === dev);
+      expect(applied.length, dev).toBeGreaterThan(0);
+      expect(applied.at(-1)!.config.macs.filter((m) => raced.has(m.mac)), dev).toEqual([]);
+    }
   }, 60_000);
 
   it('a MAC another session holds is refused with 409 and nothing changes', async () => {
