@@ -1,14 +1,16 @@
 // The pipeline against real netconfd servers (lab/netconf-server.ts: yuma123 behind OpenSSH) through
 // the NETCONF driver: coalescing, a device's refusal and the rollback, kill -9 between the confirmed
-// commit and its confirmation. What the devices have is read back with get-config.
+// commit and its confirmation, two worker processes sharing the devices, and an INVITE one device's
+// YANG refuses. What the devices have is read back with get-config.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNetconfServers, type NetconfServers } from '../../lab/netconf-server.ts';
-import { getRunning } from '../../src/drivers/netconf/device-ops.ts';
+import { managementOf, startNetconfServers, type NetconfServers } from '../../lab/netconf-server.ts';
+import { Allocator } from '../../src/alloc/allocator.ts';
+import { applyToDevice, getRunning } from '../../src/drivers/netconf/device-ops.ts';
 import { NvoError } from '../../src/errors.ts';
 import type { Device } from '../../src/model/device.ts';
 import { emptyConfig, normalizeConfig, type DeviceConfig } from '../../src/model/device-config.ts';
@@ -17,6 +19,7 @@ import { netconfDriver } from '../../src/pipeline/netconf-adapter.ts';
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import type { SyncTarget } from '../../src/proxy/network/device-sync-port.ts';
 import { testRedis, type TestRedis } from '../support/redis.ts';
+import { CHAIN_DEVICES, startChain, type Chain } from './chain.ts';
 import { spawnWorker } from './harness.ts';
 import { labTor } from '../support/netconf-device.ts';
 
@@ -182,4 +185,105 @@ describe('pipeline on real netconfd', () => {
       await t.cleanup();
     }
   }, 180_000);
+
+  it('two worker processes: never two syncs of one device at once, both take part, get-config equals desired', async () => {
+    // Start from empty devices (the kill -9 test leaves its sessions on tor3).
+    for (const d of devices) {
+      const left = (await getRunning(d)).config;
+      if (JSON.stringify(left) !== JSON.stringify(emptyConfig())) await applyToDevice(d, { merge: emptyConfig(), remove: left });
+    }
+    const t = await testRedis();
+    const file = join(tmp, 'devices-two.json');
+    writeFileSync(file, JSON.stringify(devices));
+    const workers = await Promise.all([spawnWorker([t.prefix, '0', '4', file]), spawnWorker([t.prefix, '0', '4', file])]);
+    children.push(...workers.map((w) => w.child));
+    // The proxy side: no workers of its own.
+    const p = new Pipeline({ redis: t.redis, k: t.k, drivers: new DriverRegistry(), lookup: async () => null, log: pino({ level: 'silent' }), workers: 0 }).start();
+    try {
+      const targets: SyncTarget[] = [];
+      for (let i = 1; i <= 90; i++) {
+        targets.push(...(await contribute(p, `s${i}`, [[devices[i % 3]!.id, session(i)]])));
+        if (i % 9 === 0) await new Promise((r) => setTimeout(r, 50));
+      }
+      await p.port.waitApplied(targets, { deadlineMs: 120_000, sessionId: 'check' });
+      // Every apply either process made, as each recorded it (worker-process.ts).
+      const applies = (await t.redis.lrange(`${t.prefix}test:applies`, 0, -1)).map((l) => JSON.parse(l) as { device: string; start: number; end: number; pid: number });
+      for (const [n, d] of devices.entries()) {
+        const mine = applies.filter((a) => a.device === d.id).sort((a, b) => a.start - b.start);
+        expect(mine.length).toBeGreaterThan(0);
+        const overlaps = mine.filter((a, i) => i > 0 && a.start < mine[i - 1]!.end);
+        expect(overlaps).toEqual([]);
+        await expectDeviceHasDesired(p, d);
+        const want = Array.from({ length: 90 }, (_, i) => i + 1).filter((i) => i % 3 === n).map((i) => 100 + i);
+        expect((await getRunning(d)).config.vlans.map((v) => v.id)).toEqual(want);
+        console.log(`${d.id}: 30 changes in ${mine.length} applies by ${new Set(mine.map((a) => a.pid)).size} process(es)`);
+      }
+      // Both processes did work (otherwise this proves nothing about two of them).
+      expect(new Set(applies.map((a) => a.pid))).toEqual(new Set(workers.map((w) => w.child.pid)));
+
+      // Clean the devices, through the same workers.
+      const back: SyncTarget[] = [];
+      for (let i = 1; i <= 90; i++) back.push(...(await contribute(p, `s${i}`, [[devices[i % 3]!.id, null]])));
+      await p.port.waitApplied(back, { deadlineMs: 120_000, sessionId: 'cleanup' });
+      for (const d of devices) expect((await getRunning(d)).config).toEqual(emptyConfig());
+    } finally {
+      for (const w of workers) {
+        w.child.kill('SIGTERM');
+        if (w.child.exitCode === null) await new Promise((r) => w.child.once('exit', r));
+      }
+      await p.close();
+      await t.cleanup();
+    }
+  }, 240_000);
+
+  it("an INVITE one device's YANG refuses fails with that device's words; get-config shows no trace of it anywhere", async () => {
+    // tor1 is a platform whose VXLAN table takes VNIs up to 9999: a deviation of the lab module, so
+    // netconfd itself refuses globex's VNI 20002 on tor1, while wan1 and tgw1 take it.
+    const yang = join(tmp, 'nvo3-lab-small-vni.yang');
+    writeFileSync(
+      yang,
+      `module nvo3-lab-small-vni {
+  yang-version 1;
+  namespace "urn:nvo3:lab:small-vni";
+  prefix svni;
+  import nvo3-lab { prefix nvo; }
+  description "A ToR whose VXLAN table holds VNIs 1..9999 only.";
+  revision 2026-01-01 { description "First version."; }
+  deviation /nvo:nvo/nvo:vni/nvo:id { deviate replace { type uint32 { range "1..9999"; } } }
+}
+`,
+    );
+    const [small, pair] = await Promise.all([startNetconfServers({ count: 1, modules: [yang] }), startNetconfServers({ count: 2 })]);
+    let c: Chain | null = null;
+    try {
+      c = await startChain({
+        management: [managementOf(small.instances[0]!), managementOf(pair.instances[0]!), managementOf(pair.instances[1]!)],
+        syncDeadlineMs: 60_000,
+        retry: { attempts: 5, baseDelayMs: 100, maxDelayMs: 1000 },
+        vnis: [5001, 20002],
+      });
+      expect((await c.client.invite({ mac: '02:00:00:00:01:01' }, 'acme')).status).toBe(200);
+      const before = Object.fromEntries(await Promise.all(CHAIN_DEVICES.map(async (id) => [id, await c!.running(id)] as const)));
+      expect(before.tor1!.vnis.map((v) => v.vni)).toEqual([5001]);
+
+      const refused = await c.client.invite({ mac: '02:00:00:00:02:01' }, 'globex');
+      expect(refused.status).toBe(500);
+      // netconfd's own error-message, attributed to the device that said it.
+      expect(refused.reason).toBe("branch np1: tor1: edit-config: invalid-value at /nc:rpc/nc:edit-config/nc:config/nvo:nvo/nvo:vni[nvo:id='20002']/nvo:id: value not in range");
+      expect(refused.body).toMatchObject({ error: { details: { device: 'tor1', deviceMessage: 'value not in range', errors: [{ tag: 'invalid-value', appTag: 'not-in-range', info: { 'bad-value': '20002' } }] } } });
+
+      // The proxy rolled the session back: every device has exactly what it had, nothing of globex.
+      for (const id of CHAIN_DEVICES) {
+        await c.settled(id);
+        const now = await c.running(id);
+        expect(now).toEqual(before[id]);
+        expect(JSON.stringify(now)).not.toMatch(/20002|globex|02:00:00:00:02:01/);
+        expect((await c.pipeline.store.status(id)).syncState).toBe('in-sync');
+      }
+      expect(await new Allocator(c.t.redis, c.t.k).vlanOf('globex', 'pod1')).toBeNull();
+    } finally {
+      await c?.close();
+      await Promise.all([small.stop(), pair.stop()]);
+    }
+  }, 240_000);
 });

@@ -1,4 +1,4 @@
-// A device that stops answering, in the whole chain (netsim-chain.ts): netsim drops every session to
+// A device that stops answering, in the whole chain (chain.ts): netsim drops every session to
 // the WAN gateway, the sync is retried with backoff until the session's deadline, and the network
 // proxy answers 504 naming the device and its last error — then rolls the session back: the devices
 // that took their part give it back, and its allocation is released.
@@ -6,13 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Allocator } from '../../src/alloc/allocator.ts';
 import { normalizeConfig } from '../../src/model/device-config.ts';
 import { inviteDuration } from '../../src/pipeline/metrics.ts';
-import { CHAIN_DEVICES as ids, startChain, type Chain } from './netsim-chain.ts';
+import { CHAIN_DEVICES as ids, startNetsimChain } from './chain.ts';
 
 const DEADLINE_MS = 8000;
-let c: Chain;
+let c: Awaited<ReturnType<typeof startNetsimChain>>;
 beforeAll(async () => {
   // Attempts enough to outlast the outage: the device must come back through retries, not a sweep.
-  c = await startChain({ syncDeadlineMs: DEADLINE_MS, retry: { attempts: 10_000, baseDelayMs: 100, maxDelayMs: 500 } });
+  c = await startNetsimChain({ syncDeadlineMs: DEADLINE_MS, retry: { attempts: 10_000, baseDelayMs: 100, maxDelayMs: 500 } });
 }, 120_000);
 afterAll(async () => {
   await c?.close();

@@ -1,14 +1,14 @@
-// netsim's failure injection in the whole chain (netsim-chain.ts). A device that refuses the commit
+// netsim's failure injection in the whole chain (chain.ts). A device that refuses the commit
 // makes the INVITE fail with the device's own words, and the session is rolled back on every device it
 // touched: the devices that accepted their part take it away again, and nothing of it stays allocated.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Allocator } from '../../src/alloc/allocator.ts';
 import { normalizeConfig } from '../../src/model/device-config.ts';
-import { CHAIN_DEVICES as ids, startChain, type Chain } from './netsim-chain.ts';
+import { CHAIN_DEVICES as ids, startNetsimChain } from './chain.ts';
 
-let c: Chain;
+let c: Awaited<ReturnType<typeof startNetsimChain>>;
 beforeAll(async () => {
-  c = await startChain({ syncDeadlineMs: 60_000, retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 500 } });
+  c = await startNetsimChain({ syncDeadlineMs: 60_000, retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 500 } });
 }, 120_000);
 afterAll(async () => {
   await c?.close();

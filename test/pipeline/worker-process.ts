@@ -1,7 +1,9 @@
 // A separate sync-worker process for the multi-process tests.
 //   worker-process.ts PREFIX COMMIT_MS CONCURRENCY              SIMULATED devices shared through Redis
 //   worker-process.ts PREFIX 0 CONCURRENCY DEVICES.json [STAGE]  real NETCONF devices (inventory records);
-//                                                               with STAGE, every apply pauses there for 60 s
+//                                                               with STAGE, every apply pauses there for 60 s;
+//                                                               every apply is recorded as JSON {device, start,
+//                                                               end, pid} at the end of the list PREFIX + 'test:applies'
 // Prints "ready" once its worker listens, and "stage STAGE" when it pauses; SIGTERM closes it cleanly
 // (the tests also kill -9 it).
 import { readFileSync } from 'node:fs';
@@ -22,17 +24,26 @@ let lookup = async (id: string): Promise<Device | null> => simulatedDevice(id);
 if (devicesFile) {
   const inventory = new Map((JSON.parse(readFileSync(devicesFile, 'utf8')) as Device[]).map((d) => [d.id, d]));
   lookup = async (id) => inventory.get(id) ?? null;
-  drivers.register(
-    'netconf',
-    netconfDriver({
-      confirmTimeoutS: 600,
-      onStage: async (stage) => {
-        if (stage !== pauseAt) return;
-        process.stdout.write(`stage ${stage}\n`);
-        await new Promise((r) => setTimeout(r, 60_000));
-      },
-    }),
-  );
+  const inner = netconfDriver({
+    confirmTimeoutS: 600,
+    onStage: async (stage) => {
+      if (stage !== pauseAt) return;
+      process.stdout.write(`stage ${stage}\n`);
+      await new Promise((r) => setTimeout(r, 60_000));
+    },
+  });
+  // What the device saw, from this side: the overlap check of netconf.test.ts reads it.
+  drivers.register('netconf', {
+    ...inner,
+    apply: async (device, req) => {
+      const start = Date.now();
+      try {
+        return await inner.apply(device, req);
+      } finally {
+        await redis.rpush(`${prefix}test:applies`, JSON.stringify({ device: device.id, start, end: Date.now(), pid: process.pid }));
+      }
+    },
+  });
 } else {
   drivers.register('netconf', new SimulatedDevices(redis, prefix, { commitMs: Number(commitMs ?? 0) }));
 }

@@ -1,5 +1,6 @@
-// The whole chain on netsim devices, for the failure-injection tests: hNVE client → tenant proxy →
-// network proxy → BullMQ pipeline → NETCONF driver → three netsim devices (tor1, wan1, tgw1 of pod1).
+// The whole chain for the INVITE-level failure tests: hNVE client → tenant proxy → network proxy →
+// BullMQ pipeline → NETCONF driver → three NETCONF devices (tor1, wan1, tgw1 of pod1) — netsim devices
+// (startNetsimChain, for its failure injection) or real netconfd (startChain with their management).
 import { pino } from 'pino';
 import { expect } from 'vitest';
 import { MessagingClient } from '../../src/agent/hnve/messaging-client.ts';
@@ -21,8 +22,18 @@ import { testRedis, type TestRedis } from '../support/redis.ts';
 export const CHAIN_DEVICES = ['tor1', 'wan1', 'tgw1'] as const;
 const SECRET = 'secret-of-h1-0123456789';
 
+type Management = { host: string; port: number; username: string; password: string; hostKey: string; hostKeyCheck: 'pinned' };
+
+export interface ChainOptions {
+  /** How to reach tor1, wan1 and tgw1, in that order. */
+  management: [Management, Management, Management];
+  syncDeadlineMs: number;
+  retry: RetryPolicy;
+  /** The VNIs of the tenants acme and globex (default 5001, 5002). */
+  vnis?: [number, number];
+}
+
 export interface Chain {
-  fleet: Fleet;
   t: TestRedis;
   inventory: InventoryStore;
   pipeline: Pipeline;
@@ -34,19 +45,39 @@ export interface Chain {
   close(): Promise<void>;
 }
 
-export async function startChain(o: { syncDeadlineMs: number; retry: RetryPolicy }): Promise<Chain> {
-  const [fleet, t] = await Promise.all([testFleet({ devices: 3 }), testRedis()]);
+/** The chain on a netsim fleet of three, whose failure injection the tests drive. */
+export async function startNetsimChain(o: Omit<ChainOptions, 'management'>): Promise<Chain & { fleet: Fleet }> {
+  const fleet = await testFleet({ devices: 3 });
+  const mgmt = (i: number): Management => {
+    const port = fleet.ports[i]!;
+    return { host: fleet.host, port, username: fleet.username, password: fleet.password, hostKey: fleet.hostKey(port), hostKeyCheck: 'pinned' };
+  };
+  try {
+    const chain = await startChain({ ...o, management: [mgmt(0), mgmt(1), mgmt(2)] });
+    return {
+      ...chain,
+      fleet,
+      async close() {
+        await chain.close();
+        await fleet.stop();
+      },
+    };
+  } catch (err) {
+    await fleet.stop();
+    throw err;
+  }
+}
+
+export async function startChain(o: ChainOptions): Promise<Chain> {
+  const t = await testRedis();
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
-    await fleet.stop();
     await t.cleanup();
   };
   try {
-    const mgmt = (i: number) => {
-      const port = fleet.ports[i]!;
-      return { host: fleet.host, port, username: fleet.username, password: fleet.password, hostKey: fleet.hostKey(port), hostKeyCheck: 'pinned' };
-    };
+    const mgmt = (i: number) => o.management[i]!;
+    const [acmeVni, globexVni] = o.vnis ?? [5001, 5002];
     const inventory = new InventoryStore(t.redis, t.prefix);
     await inventory.apply({
       tenants: [
@@ -60,8 +91,8 @@ export async function startChain(o: { syncDeadlineMs: number; retry: RetryPolicy
       ],
       pods: [{ id: 'pod1', tors: ['tor1'], wanGateway: 'wan1', torGateway: 'tgw1', routing: 'gateway' }],
       vnis: [
-        { cid: 'acme', vni: 5001, vrf: { name: 'acme', rd: '65000:1', importTargets: ['65000:1'], exportTargets: ['65000:1'] } },
-        { cid: 'globex', vni: 5002, vrf: { name: 'globex', rd: '65000:2', importTargets: ['65000:2'], exportTargets: ['65000:2'] } },
+        { cid: 'acme', vni: acmeVni, vrf: { name: 'acme', rd: '65000:1', importTargets: ['65000:1'], exportTargets: ['65000:1'] } },
+        { cid: 'globex', vni: globexVni, vrf: { name: 'globex', rd: '65000:2', importTargets: ['65000:2'], exportTargets: ['65000:2'] } },
       ],
     });
     await new NveStore(t.redis, t.k, inventory).put({ id: 'h1', pod: 'pod1', vtep: '192.0.2.201', encapsulations: ['vxlan'], secret: SECRET });
@@ -83,7 +114,6 @@ export async function startChain(o: { syncDeadlineMs: number; retry: RetryPolicy
     closers.push(() => client.close());
     expect((await client.register(3600)).status).toBe(200);
     return {
-      fleet,
       t,
       inventory,
       pipeline,
