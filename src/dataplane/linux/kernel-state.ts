@@ -12,7 +12,7 @@ export interface LinkRow {
   flags?: string[];
   mtu?: number;
   address?: string;
-  linkinfo?: { info_kind?: string; info_data?: Record<string, unknown> };
+  linkinfo?: { info_kind?: string; info_data?: Record<string, unknown>; info_slave_data?: Record<string, unknown> };
 }
 interface AddrRow {
   ifname: string;
@@ -44,6 +44,8 @@ export interface KernelState {
   addrs: Map<string, string[]>;
   /** Remote entries (with a dst) per owned VXLAN device; what nvo manages there. */
   remotes: Map<string, FdbRow[]>;
+  /** The bridge's side of a remote MAC: `master extern_learn` on the owned VXLAN device, nvo's too. */
+  bridged: Map<string, FdbRow[]>;
   /** User-added bridge entries on owned VXLAN devices (`master static`): never nvo's, removed by reconcile. */
   strayFdb: FdbRow[];
   /** Devices nvo did not make that sit in an nvo bridge: the VM ports. */
@@ -63,6 +65,7 @@ export function emptyKernelState(links: LinkRow[] = []): KernelState {
     stale: [],
     addrs: new Map(),
     remotes: new Map(),
+    bridged: new Map(),
     strayFdb: [],
     ports: new Map(),
   };
@@ -101,6 +104,10 @@ export async function readKernel(run: CommandRunner): Promise<KernelState> {
       const list = s.remotes.get(row.ifname) ?? [];
       list.push(row);
       s.remotes.set(row.ifname, list);
+    } else if (row.master !== undefined && row.flags?.includes('extern_learn')) {
+      const list = s.bridged.get(row.ifname) ?? [];
+      list.push(row);
+      s.bridged.set(row.ifname, list);
     } else if (row.master !== undefined && row.state === 'static') {
       s.strayFdb.push(row);
     }

@@ -100,6 +100,10 @@ export function plan(target: DeviceConfig, s: KernelState, set: PlanSettings, op
     const { vni: _n, ...rest } = v;
     ensureMark(out, name, have, { t: 'vni', vni: v.vni, ...rest });
     if (have?.master !== bridgeName(v.vlan)) out.push(ip('link', 'set', 'dev', name, 'master', bridgeName(v.vlan)));
+    // Nor does the bridge learn on it: a MAC it learned behind the tunnel would outlive a move of
+    // that VM to this host (frames for it, now arriving by the tunnel, dropped as same-port) until
+    // the VM spoke from its new port. The bridge entries of remote MACs are ours (step 5).
+    if (have?.master !== bridgeName(v.vlan) || have?.linkinfo?.info_slave_data?.learning !== false) out.push(bridge('link', 'set', 'dev', name, 'learning', 'off'));
     ensureUp(out, name, have);
   }
 
@@ -121,6 +125,14 @@ export function plan(target: DeviceConfig, s: KernelState, set: PlanSettings, op
       // unicast MAC whose previous destination was deleted just above.
       out.push(bridge('fdb', 'append', mac, 'dev', name, 'dst', dst, 'self', 'permanent'));
     }
+    // The bridge's entry for each remote MAC points at the VXLAN device, so unicast to it is not
+    // flooded to the local ports; `extern_learn` (a control plane's entry, as EVPN daemons install
+    // them) never ages and marks it as nvo's, apart from a user's `static` ones.
+    const wantBridged = new Set([...want].map((k) => k.split(' ')[0]!).filter((m) => m !== ZERO_MAC));
+    const haveBridged = recreated.has(name) ? [] : (s.bridged.get(name) ?? []);
+    for (const r of haveBridged) if (!wantBridged.has(r.mac)) out.push(bridge('fdb', 'del', r.mac, 'dev', name, 'master'));
+    const bridgedMacs = new Set(haveBridged.map((r) => r.mac));
+    for (const mac of wantBridged) if (!bridgedMacs.has(mac)) out.push(bridge('fdb', 'replace', mac, 'dev', name, 'master', 'extern_learn'));
   }
   return out;
 }
