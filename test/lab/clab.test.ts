@@ -96,7 +96,7 @@ describe('the example topologies', () => {
     expect([...byId.keys()]).toEqual(['tor1', 'tor2', 'tor3', 'wan1', 'tgw1']);
     expect(byId.get('tor1')).toMatchObject({ role: 'tor', driver: 'netconf', dialect: 'srlinux', vtep: '203.0.113.11', management: { host: '192.0.2.131', port: 830, username: 'admin', password: 'NokiaSrl1!', hostKeyCheck: 'off' } });
     expect(byId.get('tor2')).toMatchObject({ dialect: 'openconfig', management: { host: '192.0.2.132', username: 'admin', password: 'admin' } });
-    expect(byId.get('wan1')).toMatchObject({ role: 'wan-gw', ngMvpn: true, mcastGroups: ['232.1.1.0/24'], vlanRanges: ['100-1999'] });
+    expect(byId.get('wan1')).toMatchObject({ role: 'wan-gw', ngMvpn: true, mcastGroups: ['233.252.0.0/24'], vlanRanges: ['100-1999'] });
     expect(byId.get('tgw1')).toMatchObject({ role: 'tor-gw', dialect: 'openconfig', vlanRanges: ['1000-2999'] });
     expect(r.inventory.pods).toEqual([
       { id: 'pod1', vlanRanges: ['1-4000'], tors: ['tor1', 'tor2'], wanGateway: 'wan1', torGateway: 'tgw1', routing: 'gateway' },
@@ -122,7 +122,7 @@ describe('the example topologies', () => {
   });
 
   it('use documentation addresses only, and never containerlab\'s default management network', () => {
-    const docs = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '232.0.0.0/8'].map((c) => parseCidr(c) as Cidr);
+    const docs = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '233.252.0.0/24'].map((c) => parseCidr(c) as Cidr);
     const clabDefault = ['172', '20', '20', ''].join('.');
     const mine = [...examples, join(CLAB_DIR, 'README.md')];
     for (const file of mine) {
@@ -224,7 +224,7 @@ describe('conversion rules and errors', () => {
       [BASE.replace('nvo.pod: pod1\n        nvo.vtep: 203.0.113.41', 'nvo.pod: pod9\n        nvo.vtep: 203.0.113.41'), 'node hv1: label nvo.pod: no ToR has nvo.pod pod9'],
       [BASE.replace('kind: linux', 'kind: arista_ceos'), 'node hv1: an hNVE runs in a linux container, not kind arista_ceos'],
       [BASE.replace('"hv1:eth1"', '"hv9:eth1"'), "link to unknown node 'hv9'"],
-      [BASE.replace('nvo.vtep: 203.0.113.32', 'nvo.vtep: 203.0.113.32\n        nvo.mcast-groups: 232.1.1.0/24'), 'node wan1: label nvo.mcast-groups: only NG-MVPN gateways (ngMvpn: true) hand out multicast groups'],
+      [BASE.replace('nvo.vtep: 203.0.113.32', 'nvo.vtep: 203.0.113.32\n        nvo.mcast-groups: 233.252.0.0/24'), 'node wan1: label nvo.mcast-groups: only NG-MVPN gateways (ngMvpn: true) hand out multicast groups'],
     ];
     for (const [text, want] of cases) {
       const e = fails(text);

@@ -139,7 +139,7 @@ describe('InventoryStore', () => {
     expect(await store.apply(lab)).toEqual([]);
     const pod1 = (await store.getPod('pod1'))!;
     expect(pod1.vlanRanges).toEqual(['1-4000']);
-    expect((await store.getDevice('wan1'))!.mcastGroups).toEqual(['232.1.1.0/24']);
+    expect((await store.getDevice('wan1'))!.mcastGroups).toEqual(['233.252.0.0/24']);
 
     const edited = structuredClone(lab) as { tenants: { cid: string; name: string }[]; pods: { id: string }[] };
     edited.tenants[1]!.name = 'Globex Inc';

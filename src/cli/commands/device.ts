@@ -27,7 +27,7 @@ export function registerDevice(program: Command, ctx: CliContext): void {
         .option('--encap <list>', 'supported encapsulations', commaList)
         .option('--vlans <ranges>', 'locally assigned VLANs, e.g. 100-1999,3000', commaList)
         .option('--ngmvpn', 'NG-MVPN capable (hands out multicast groups)')
-        .option('--groups <cidrs>', 'multicast group pool, e.g. 232.1.1.0/24', commaList)
+        .option('--groups <cidrs>', 'multicast group pool, e.g. 233.252.0.0/24', commaList)
         .option('--description <text>', 'free text'),
     fromFlags: (_id, o) => {
       const mgmt = given({ host: o.host, port: o.port, username: o.username, password: o.password, privateKeyFile: o.keyFile, hostKey: o.hostKey, hostKeyCheck: o.hostKeyCheck });
