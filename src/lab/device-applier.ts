@@ -81,7 +81,9 @@ export async function runDeviceApplier(c: ApplierConfig): Promise<void> {
 // The host ports the topology hangs on this device follow the configuration: an access port sits in
 // its VNI's segment while the VNI is configured; a WAN link joins its VRF where the kernel has VRFs
 // (without them, routes stay in the main table and the link routes as it is).
-async function attach(dp: LinuxDataPlane, c: ApplierConfig, config: DeviceConfig): Promise<void> {
+export type AttachPlane = Pick<LinuxDataPlane, 'readPorts' | 'attachPort' | 'detachPort' | 'capabilities'> & { runner: Pick<LinuxDataPlane['runner'], 'run'> };
+
+export async function attach(dp: AttachPlane, c: Pick<ApplierConfig, 'attachments'>, config: DeviceConfig): Promise<void> {
   const vnis = new Set(config.vnis.map((v) => v.vni));
   const inSegment = new Map((await dp.readPorts()).map((p) => [p.port, p.vni]));
   for (const a of c.attachments) {
