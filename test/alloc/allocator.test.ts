@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { testRedis, type TestRedis } from '../support/redis.ts';
 import { Allocator, type VlanPool } from '../../src/alloc/allocator.ts';
 import { NvoError } from '../../src/errors.ts';
+import { rejection } from '../support/rejection.ts';
 
 const run = promisify(execFile);
 let t: TestRedis;
@@ -17,15 +18,6 @@ afterEach(() => t.cleanup());
 const pod = (ranges: string[]): VlanPool => ({ name: 'pod:p1', label: 'pod p1', ranges });
 const wan = (ranges: string[]): VlanPool => ({ name: 'dev:wan1', label: 'wan-gw wan1', ranges });
 const tgw = (ranges: string[]): VlanPool => ({ name: 'dev:tgw1', label: 'tor-gw tgw1', ranges });
-
-async function rejection(p: Promise<unknown>): Promise<NvoError> {
-  const e = await p.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(NvoError);
-  return e as NvoError;
-}
 
 describe('VLAN allocation across three pools', () => {
   it('finds the intersection when the lowest free VLAN differs in each of the three pools', async () => {
@@ -90,7 +82,7 @@ describe('VLAN allocation across three pools', () => {
   it('names the pools and devices when exhausted, then works again after a release', async () => {
     const pools = [pod(['1-4000']), wan(['100-101']), tgw(['101-300'])];
     expect((await alloc.acquireVlan({ cid: 'a', pod: 'p1', user: 'u', pools })).vlan).toBe(101);
-    const e = await rejection(alloc.acquireVlan({ cid: 'b', pod: 'p1', user: 'u', pools }));
+    const e = await rejection(alloc.acquireVlan({ cid: 'b', pod: 'p1', user: 'u', pools }), NvoError);
     expect(e.code).toBe('exhausted');
     expect(e.message).toMatch(/pod p1 \(1-4000\), wan-gw wan1 \(100-101\), tor-gw tgw1 \(101-300\)/);
     expect(e.message).toMatch(/common range 101/);
@@ -100,7 +92,7 @@ describe('VLAN allocation across three pools', () => {
   });
 
   it('says when the pools have nothing in common', async () => {
-    const e = await rejection(alloc.acquireVlan({ cid: 'a', pod: 'p1', user: 'u', pools: [pod(['1-10']), wan(['20-30'])] }));
+    const e = await rejection(alloc.acquireVlan({ cid: 'a', pod: 'p1', user: 'u', pools: [pod(['1-10']), wan(['20-30'])] }), NvoError);
     expect(e.message).toMatch(/no VLAN in common/);
   });
 
@@ -117,7 +109,7 @@ describe('VLAN allocation across three pools', () => {
     // On a third pod where that VLAN is taken, the error says why.
     const p3: VlanPool = { name: 'pod:p3', label: 'pod p3', ranges: ['1-4000'] };
     await alloc.acquireVlan({ cid: 'local', pod: 'p3', user: 'u', pools: [{ ...p3, ranges: [String(a.vlan)] }] });
-    const e = await rejection(alloc.acquireVlan({ cid: 'acme', pod: 'p3', user: 'vm4', pools: [p3, ...gw] }));
+    const e = await rejection(alloc.acquireVlan({ cid: 'acme', pod: 'p3', user: 'vm4', pools: [p3, ...gw] }), NvoError);
     expect(e.message).toMatch(new RegExp(`already uses VLAN ${a.vlan} .* not free at pod p3`));
   });
 });
@@ -127,9 +119,9 @@ describe('VNI and multicast group allocation', () => {
     expect(await alloc.acquireVni('given', ['5000-5002'], 5000)).toBe(5000);
     expect(await alloc.acquireVni('a', ['5000-5002'])).toBe(5001);
     expect(await alloc.acquireVni('a', ['5000-5002'])).toBe(5001);
-    expect((await rejection(alloc.acquireVni('b', ['5000-5002'], 5001))).code).toBe('conflict');
+    expect((await rejection(alloc.acquireVni('b', ['5000-5002'], 5001), NvoError)).code).toBe('conflict');
     expect(await alloc.acquireVni('b', ['5000-5002'])).toBe(5002);
-    const e = await rejection(alloc.acquireVni('c', ['5000-5002']));
+    const e = await rejection(alloc.acquireVni('c', ['5000-5002']), NvoError);
     expect(e.code).toBe('exhausted');
     expect(e.message).toMatch(/5000-5002/);
     expect(await alloc.releaseVni('a')).toBe(5001);
@@ -144,7 +136,7 @@ describe('VNI and multicast group allocation', () => {
     const g2 = await alloc.acquireGroup({ cid: 'beta', device: 'wan1', user: 's3', pool });
     const g3 = await alloc.acquireGroup({ cid: 'gamma', device: 'wan1', user: 's4', pool });
     expect([g1.group, g1b.group, g2.group, g3.group]).toEqual(['239.1.1.0', '239.1.1.0', '239.1.1.1', '239.2.0.0']);
-    const e = await rejection(alloc.acquireGroup({ cid: 'delta', device: 'wan1', user: 's5', pool }));
+    const e = await rejection(alloc.acquireGroup({ cid: 'delta', device: 'wan1', user: 's5', pool }), NvoError);
     expect(e.message).toMatch(/multicast group pool exhausted on wan1/);
     expect(await alloc.releaseGroup({ cid: 'acme', device: 'wan1', user: 's1', pool })).toEqual({ group: '239.1.1.0', freed: false });
     expect(await alloc.releaseGroup({ cid: 'acme', device: 'wan1', user: 's2', pool })).toEqual({ group: '239.1.1.0', freed: true });

@@ -9,6 +9,7 @@ import { RpcError } from '../../../src/drivers/netconf/rpc-error.ts';
 import { NetconfSession, type SessionOptions } from '../../../src/drivers/netconf/rpc.ts';
 import { VALIDATE_11 } from '../../../src/drivers/netconf/capabilities.ts';
 import { child, children, text } from '../../../src/drivers/netconf/xml.ts';
+import { rejection } from '../../support/rejection.ts';
 
 let servers: NetconfServers;
 let both: NetconfInstance; // base:1.0 and 1.1
@@ -43,15 +44,6 @@ async function open(n: NetconfInstance, extra: Partial<SessionOptions> = {}) {
 const LAB = 'urn:nvo3:lab';
 const vlans = (n: number, name: (i: number) => string) =>
   `<nvo xmlns="${LAB}">${Array.from({ length: n }, (_, i) => `<vlan><id>${i + 1}</id><name>${name(i + 1)}</name></vlan>`).join('')}</nvo>`;
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('SSH transport', () => {
   it('logs in with a password, an ed25519 key and an RSA (PEM, rsa-sha2) key', async () => {

@@ -8,6 +8,7 @@ import * as op from '../../../src/drivers/netconf/operations.ts';
 import { NetconfSession } from '../../../src/drivers/netconf/rpc.ts';
 import type { Fleet } from '../../../src/netsim/fleet.ts';
 import { sessionOpener, testFleet } from '../../netsim/support.ts';
+import { rejection } from '../../support/rejection.ts';
 
 let servers: NetconfServers;
 let nc: NetconfInstance;
@@ -27,15 +28,6 @@ afterAll(async () => {
   await fleet?.stop();
   await servers?.stop();
 });
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 // A loopback TCP relay to sshd that can stop forwarding in both directions while keeping both
 // sockets open: to each end the path looks alive at the TCP level but carries nothing — what a
