@@ -61,6 +61,8 @@ export function keys(prefix: string) {
     msgNonce: (nonce: string) => `${prefix}msg:nonce:${nonce}`,
     msgTx: (from: string, tid: string) => `${prefix}msg:tx:${from}:${tid}`,
     msgCseq: (from: string, callId: string) => `${prefix}msg:cseq:${from}:${callId}`,
+    /** Tenant proxy: the lease and the last executed CSeq of a call's in-dialog requests (call-order.ts). */
+    msgOrder: (from: string, callId: string) => `${prefix}msg:order:${from}:${callId}`,
     /** Pub/sub channel of one proxy process: requests to push to the NVEs connected to it. */
     msgDeliver: (proc: string) => `${prefix}msg:deliver:${proc}`,
     /** Registrar: hash per NVE (expires with the registration); zset NVE → expiry ms, reaped after the grace period. */

@@ -13,6 +13,7 @@ import { Membership } from '../network/membership.ts';
 import { Transactions } from '../transport/transactions.ts';
 import { ProtocolServer } from '../transport/ws-server.ts';
 import { byeHandler, cancelHandler, endSession } from './bye.ts';
+import { CallOrder } from './call-order.ts';
 import { Delivery } from './delivery.ts';
 import type { TenantDeps } from './deps.ts';
 import { NetworkLinks, type NetworkProxyConfig } from './fork.ts';
@@ -86,13 +87,15 @@ export class TenantProxy {
     const d = this.deps;
     d.delivery.onAnswer = recordAcks(d);
     this.refer = new ReferCoordinator(d, opts.redis, opts.k);
+    // INFO and BYE change a session's MAC table: one at a time per call, in CSeq order.
+    const order = new CallOrder(opts.redis, opts.k);
     // The order below is the order of the protocol document's method list.
     Object.assign(handlers, {
       REGISTER: registerHandler(d),
       INVITE: inviteHandler(d),
-      BYE: byeHandler(d),
+      BYE: order.wrap(byeHandler(d)),
       CANCEL: cancelHandler(d),
-      INFO: infoHandler(d, this.refer.ackHandler()),
+      INFO: order.wrap(infoHandler(d, this.refer.ackHandler())),
       REFER: this.refer.handler(),
       OPTIONS: async (ctx: { identity: string }) => {
         await requireRegistered(d, ctx.identity);
