@@ -53,9 +53,20 @@ export class GatewayAgent extends EventEmitter {
     return this.xmpp.status;
   }
 
+  // One login attempt. @xmpp/reconnect retries (every 1 s, forever) only once a session has existed:
+  // it reacts to 'disconnect', which a refused first connection also emits, racing the caller's own
+  // retry. So it is off until the first login succeeds, and a failed attempt leaves the client
+  // 'offline' again so that start() can be called once more (runGatewayAgent's backoff loop).
   async start(): Promise<void> {
     this.stopped = false;
-    await this.xmpp.start();
+    this.xmpp.reconnect.stop();
+    try {
+      await this.xmpp.start();
+    } catch (e) {
+      await this.xmpp.stop().catch(() => undefined);
+      throw e;
+    }
+    this.xmpp.reconnect.start();
   }
 
   async stop(): Promise<void> {

@@ -24,25 +24,70 @@ export interface GatewayAgentRunOptions {
   log?: (line: string) => void;
   /** Stop on these signals (default SIGINT, SIGTERM); [] to let the caller stop the agent. */
   signals?: NodeJS.Signals[];
+  /** Ends the login retries (the promise then resolves with a stopped agent). */
+  abort?: AbortSignal;
+}
+
+// SASL failures (RFC 6120 §6.5) that another attempt with the same password cannot cure.
+const PERMANENT_SASL = new Set(['not-authorized', 'account-disabled', 'credentials-expired']);
+
+function permanentLoginFailure(e: unknown): boolean {
+  const err = e as { name?: string; condition?: string };
+  return err.name === 'SASLError' && err.condition !== undefined && PERMANENT_SASL.has(err.condition);
+}
+
+/** Exponential from 0.5 s, capped at 30 s, with jitter so that agents started together spread out. */
+export function loginBackoffMs(attempt: number, capMs = 30_000): number {
+  const ceiling = Math.min(capMs, 500 * 2 ** Math.min(attempt - 1, 16));
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 
 export async function runGatewayAgent(o: GatewayAgentRunOptions): Promise<GatewayAgent> {
   const log = o.log ?? ((l: string) => console.error(l));
   const agent = new GatewayAgent({ service: o.service, jid: o.jid, password: o.password, controller: o.controller, dataPlane: o.dataPlane ?? new RecorderDataPlane() });
-  agent.on('status', (s: string) => log(`gateway-agent ${o.jid}: ${s}`));
+  // Until the first login the retry loop below says one line per attempt; the client's own status
+  // changes and socket errors would only repeat it.
+  let connected = false;
+  agent.on('status', (s: string) => connected && log(`gateway-agent ${o.jid}: ${s}`));
   agent.on('announced', (a: { revision: number }) => log(`gateway-agent ${o.jid}: announced revision ${a.revision} to ${o.controller}`));
   agent.on('applied', (a: { revision: number; mode: string }) => log(`gateway-agent ${o.jid}: applied revision ${a.revision} (${a.mode})`));
   agent.on('refused', (r: { condition: string; from?: string }) => log(`gateway-agent ${o.jid}: refused a request (${r.condition})${r.from ? ` from ${r.from}` : ''}`));
-  agent.on('warning', (e: Error) => log(`gateway-agent ${o.jid}: ${e.message}`));
-  try {
-    await agent.start();
-  } catch (e) {
-    await agent.stop();
-    // Said here: the CLI would otherwise take a bare ECONNREFUSED for Redis, the usual dependency.
-    throw new NvoError('unavailable', `gateway agent ${o.jid}: cannot start its XMPP session at ${o.service}: ${(e as Error).message}`);
-  }
+  agent.on('warning', (e: Error) => connected && log(`gateway-agent ${o.jid}: ${e.message}`));
+
+  let stopping = false;
+  let wake: (() => void) | null = null;
+  const stop = () => {
+    stopping = true;
+    wake?.();
+  };
+  o.abort?.addEventListener('abort', stop, { once: true });
   for (const sig of o.signals ?? ['SIGINT', 'SIGTERM']) {
-    process.once(sig, () => void agent.stop().then(() => process.exit(0)));
+    process.once(sig, () => (stop(), void agent.stop().then(() => process.exit(0))));
   }
+
+  // The XMPP server may come up after us (a reboot, a supervisor starting things in any order): keep
+  // trying, as `nvo agent` does with its proxies. A wrong password will not get better: stop at once.
+  for (let attempt = 1; !stopping; attempt++) {
+    try {
+      await agent.start();
+      connected = true;
+      log(`gateway-agent ${o.jid}: online at ${o.service}`);
+      return agent;
+    } catch (e) {
+      if (permanentLoginFailure(e)) {
+        await agent.stop();
+        throw new NvoError('unauthorized', `gateway agent ${o.jid}: the XMPP server at ${o.service} refused the login: ${(e as Error).message}`);
+      }
+      if (stopping) break;
+      const wait = loginBackoffMs(attempt);
+      log(`gateway-agent ${o.jid}: cannot log in at ${o.service} (attempt ${attempt}): ${(e as Error).message}; next try in ${(wait / 1000).toFixed(1)} s`);
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, wait);
+        wake = () => (clearTimeout(timer), r());
+      });
+      wake = null;
+    }
+  }
+  await agent.stop();
   return agent;
 }

@@ -83,11 +83,52 @@ describe('nvo gateway-agent', () => {
     }, 30_000);
   }
 
-  it('says which XMPP server it cannot reach and exits 1', async () => {
-    const r = await runNvo(['gateway-agent', '--jid', 'gw1@nvo3.test', '--password-file', join(dir, 'gw1.password'), '--service', 'xmpp://127.0.0.1:9', '--controller', 'nvo@nvo3.test']);
+  // Started before its XMPP server (a reboot, a supervisor starting things in any order): it keeps
+  // trying with backoff, one line per failed attempt with the socket's own words, and announces as
+  // soon as the server is up. The lab's Prosody is stopped for this and started again on its port.
+  it('keeps trying to log in while the XMPP server is down, then announces once it is up', async () => {
+    await lab.prosody.stop();
+    const announced = once(driver, 'announce');
+    const args = ['gateway-agent', '--jid', lab.jid('gw1'), '--password-file', join(dir, 'gw1.password'), '--service', lab.prosody.service, '--controller', lab.jid('nvo')];
+    proc = spawn(process.execPath, [NVO_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = once(proc, 'exit');
+    const failed = (n: number) => new RegExp(`^gateway-agent ${lab.jid('gw1')}: cannot log in at ${lab.prosody.service} \\(attempt ${n}\\): connect ECONNREFUSED 127\\.0\\.0\\.1:${lab.prosody.port}; next try in \\d+\\.\\d s$`, 'm');
+    await expect.poll(() => err, { timeout: 30_000 }).toMatch(failed(3));
+    expect(proc.exitCode).toBeNull();
+    // Nothing but the attempt lines so far: one per attempt, in order.
+    const lines = err.trim().split('\n');
+    lines.forEach((l, i) => expect(l).toMatch(failed(i + 1)));
+
+    await lab.prosody.start();
+    await expect.poll(() => err, { timeout: 60_000 }).toContain(`gateway-agent ${lab.jid('gw1')}: announced revision 0 to ${lab.jid('nvo')}`);
+    expect(await announced).toEqual([{ device: 'gw1', revision: 0 }]);
+    expect(err).toContain(`gateway-agent ${lab.jid('gw1')}: online at ${lab.prosody.service}\n`);
+
+    process.kill(proc.pid!, 'SIGTERM');
+    const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+  }, 120_000);
+
+  it('stops retrying on SIGTERM and exits 0', async () => {
+    proc = spawn(process.execPath, [NVO_BIN, 'gateway-agent', '--jid', 'gw1@nvo3.test', '--password-file', join(dir, 'gw1.password'), '--service', 'xmpp://127.0.0.1:9', '--controller', 'nvo@nvo3.test'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = once(proc, 'exit');
+    await expect.poll(() => err, { timeout: 30_000 }).toMatch(/^gateway-agent gw1@nvo3\.test: cannot log in at xmpp:\/\/127\.0\.0\.1:9 \(attempt 1\): connect ECONNREFUSED/m);
+    process.kill(proc.pid!, 'SIGTERM');
+    const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+  }, 60_000);
+
+  it('a wrong password is permanent: exit 1 with one line carrying the server\'s refusal', async () => {
+    writeFileSync(join(dir, 'wrong.password'), 'not-the-password\n');
+    const r = await runNvo(['gateway-agent', '--jid', lab.jid('gw1'), '--password-file', join(dir, 'wrong.password'), '--service', lab.prosody.service, '--controller', lab.jid('nvo')]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^nvo: error: gateway agent gw1@nvo3\.test: cannot start its XMPP session at xmpp:\/\/127\.0\.0\.1:9: .*ECONNREFUSED/m);
-  }, 30_000);
+    expect(r.stderr).toMatch(new RegExp(`^nvo: error: gateway agent ${lab.jid('gw1')}: the XMPP server at ${lab.prosody.service} refused the login: not-authorized\\b`));
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  }, 60_000);
 
   it('takes a YAML file (password file relative to it), flags winning, and builds the data plane it names', async () => {
     const file = join(dir, 'gw.yaml');
