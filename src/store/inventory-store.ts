@@ -211,6 +211,7 @@ export class InventoryStore {
             writes.push((m) => m.hdel(hash, id));
           } else if (want.json !== have) {
             if (kind === 'vni') await this.checkVni(tx, want.entity as CidMapping, `${KIND_INFO.vni.section}[${want.index}].vni`);
+            if (kind === 'pod' && have !== undefined) await this.checkPodChange(tx, JSON.parse(have) as Pod, want.entity as Pod, `${KIND_INFO.pod.section}[${want.index}].`);
             changes.push({ kind, id, action: have === undefined ? 'created' : 'replaced' });
             writes.push((m) => m.hset(hash, id, want.json));
           }
@@ -255,6 +256,7 @@ export class InventoryStore {
       (inv.pods as Map<string, Pod>).set(pod.id, pod);
       const issues = podIssues(pod, inv);
       if (issues.length) throw invalidInput('pod', issues);
+      if (previous) await this.checkPodChange(tx, previous as Pod, pod, '');
     } else if (kind === 'vni') {
       const m = entity as CidMapping;
       const inv = await this.view(tx, ['tenants', 'vnis']);
@@ -283,6 +285,41 @@ export class InventoryStore {
     }
   }
 
+  // A pod's ToRs and gateways hold its sessions' configuration, and nothing moves that configuration
+  // when the pod changes under them: a dropped ToR would keep it for good, a new gateway would lack
+  // it. So those change only when no session of the pod is left (as a device is deleted only then).
+  private async checkPodChange(tx: Tx, before: Pod, after: Pod, at: string): Promise<void> {
+    for (const tor of before.tors.filter((t) => !after.tors.includes(t))) {
+      const busy = await this.sessionsOnDevice(tx, tor);
+      if (busy) throw conflictOn(`${at}tors`, `cannot remove ToR '${tor}' from pod '${before.id}': ${busy}`, { pod: before.id, device: tor });
+    }
+    for (const field of ['wanGateway', 'torGateway'] as const) {
+      if (before[field] === after[field]) continue;
+      const busy = await this.podSessions(tx, before);
+      if (busy) throw conflictOn(`${at}${field}`, `cannot change ${field} of pod '${before.id}' from '${before[field]}' to '${after[field]}': ${busy}`, { pod: before.id, device: before[field] });
+    }
+  }
+
+  /** The sessions whose configuration a device holds, as a reason, or null. */
+  private async sessionsOnDevice(tx: Tx, id: string): Promise<string | null> {
+    await tx.watch(this.k.deviceContrib(id));
+    const owners = await tx.conn.hlen(this.k.deviceContrib(id));
+    return owners > 0 ? `device '${id}' is still used by ${owners} session${owners === 1 ? '' : 's'}` : null;
+  }
+
+  /** A pod's sessions: those configured on its ToRs (a gateway's serve other pods too), else its VLANs. */
+  private async podSessions(tx: Tx, pod: Pod): Promise<string | null> {
+    const owners = new Set<string>();
+    for (const tor of pod.tors) {
+      await tx.watch(this.k.deviceContrib(tor));
+      for (const o of await tx.conn.hkeys(this.k.deviceContrib(tor))) owners.add(o);
+    }
+    if (owners.size > 0) return `pod '${pod.id}' still has ${owners.size} session${owners.size === 1 ? '' : 's'}`;
+    await tx.watch(this.k.vlanUsed(`pod:${pod.id}`));
+    const vlans = await tx.conn.bitcount(this.k.vlanUsed(`pod:${pod.id}`));
+    return vlans > 0 ? `pod '${pod.id}' still has ${vlans} VLAN${vlans === 1 ? '' : 's'} allocated` : null;
+  }
+
   /** Inventory entities that name this one (a pod naming a device, a mapping naming a tenant). */
   private async checkReferencedBy(tx: Tx, kind: InventoryKind, id: string): Promise<void> {
     if (kind === 'device') {
@@ -299,9 +336,9 @@ export class InventoryStore {
   private async inUse(tx: Tx, kind: InventoryKind, id: string): Promise<string | null> {
     const k = this.k;
     if (kind === 'device') {
-      await tx.watch(k.deviceContrib(id), k.vlanUsed(`dev:${id}`));
-      const owners = await tx.conn.hlen(k.deviceContrib(id));
-      if (owners > 0) return `device '${id}' is still used by ${owners} session${owners === 1 ? '' : 's'}`;
+      const sessions = await this.sessionsOnDevice(tx, id);
+      if (sessions) return sessions;
+      await tx.watch(k.vlanUsed(`dev:${id}`));
       const vlans = await tx.conn.bitcount(k.vlanUsed(`dev:${id}`));
       if (vlans > 0) return `device '${id}' still has ${vlans} VLAN${vlans === 1 ? '' : 's'} allocated`;
     } else if (kind === 'pod') {
