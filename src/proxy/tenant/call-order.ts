@@ -8,6 +8,8 @@
 //    a request whose CSeq is not above it came too late (another process ran a later one) and is
 //    refused with the transport's 400 rather than run out of order.
 // A holder that dies leaves the lease to expire (LEASE_MS); a live one renews it while it runs.
+// REFER's transfer of a session to another hNVE takes the same lease, without a CSeq (hold()), so an
+// INFO or BYE of the session runs wholly before or wholly after it, never in between.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from '../../store/keys.ts';
@@ -19,15 +21,19 @@ import type { Handler, RequestContext } from '../transport/ws-server.ts';
 const LEASE_MS = 10_000;
 const KEEP_SECONDS = 86_400; // as long as the transport remembers a call's CSeq
 
-// KEYS[1] hash {holder, until, done}; ARGV token, cseq, lease ms, keep s. → 'ok' | 'busy' | done CSeq.
+// KEYS[1] hash {holder, until, done}; ARGV token, cseq ('-': no request of the NVE's, so no CSeq to
+// check or record), lease ms, keep s. → 'ok' | 'busy' | done CSeq.
 const ENTER = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local holder = redis.call('HGET', KEYS[1], 'holder')
 if holder and holder ~= ARGV[1] and tonumber(redis.call('HGET', KEYS[1], 'until')) > now then return 'busy' end
-local done = tonumber(redis.call('HGET', KEYS[1], 'done') or '0')
-if tonumber(ARGV[2]) <= done then return tostring(done) end
-redis.call('HSET', KEYS[1], 'holder', ARGV[1], 'until', now + tonumber(ARGV[3]), 'done', ARGV[2])
+if ARGV[2] ~= '-' then
+  local done = tonumber(redis.call('HGET', KEYS[1], 'done') or '0')
+  if tonumber(ARGV[2]) <= done then return tostring(done) end
+  redis.call('HSET', KEYS[1], 'done', ARGV[2])
+end
+redis.call('HSET', KEYS[1], 'holder', ARGV[1], 'until', now + tonumber(ARGV[3]))
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 'ok'
 `;
@@ -63,7 +69,13 @@ export class CallOrder {
     return mine;
   }
 
-  private async exclusive(key: string, cseq: number, callId: string, fn: () => Promise<FinalAnswer>): Promise<FinalAnswer> {
+  /** Runs `fn` holding the lease of `from`'s requests in the call, as an INFO or BYE of it would:
+   *  REFER's transfer of a session (refer.ts) is ordered against them this way. */
+  hold<T>(from: string, callId: string, fn: () => Promise<T>): Promise<T> {
+    return this.exclusive(this.k.msgOrder(from, callId), '-', callId, fn);
+  }
+
+  private async exclusive<T>(key: string, cseq: number | '-', callId: string, fn: () => Promise<T>): Promise<T> {
     const token = randomUUID();
     for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
       const r = String(await evalLua(this.redis, ENTER, 1, key, token, cseq, LEASE_MS, KEEP_SECONDS));
