@@ -90,11 +90,16 @@ export function keys(prefix: string) {
     vniFloods: (cid: string) => `${prefix}np:vni:floods:${cid}`,
     vniFanout: (cid: string) => `${prefix}np:vni:fanout:${cid}`,
     vniAck: (cid: string) => `${prefix}np:vni:ack:${cid}`,
-    /** REFER (proxy/tenant/refer.ts): hash of one move (source, target, state, status, reason, the
-     *  target's ack); the channel every tenant proxy process hears the admin's moves on; one move's progress. */
+    /** REFER (proxy/tenant/refer.ts): hash of one move (source, target, requester, plan, phase, state,
+     *  status, reason, the target's ack, and while it runs its lease: holder, until); the channel every
+     *  tenant proxy process hears the admin's moves on; one move's progress. */
     refer: (referId: string) => `${prefix}refer:${referId}`,
     referRequests: `${prefix}refer:requests`,
     referProgress: (referId: string) => `${prefix}refer:progress:${referId}`,
+    /** Set of the moves that have not ended (running, or waiting for a sweep to recover them), and per
+     *  hNVE the move it takes part in (source or target): one move at a time per hNVE (refer-ledger.ts). */
+    referActive: `${prefix}refer:active`,
+    referBusy: (nve: string) => `${prefix}refer:busy:${nve}`,
   };
 }
 

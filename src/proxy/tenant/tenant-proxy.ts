@@ -41,6 +41,10 @@ export interface TenantProxyOptions {
   expires?: { min: number; max: number; default: number };
   graceMs?: number;
   reapIntervalMs?: number;
+  /** A REFER's runner renews its lease this often (a third of it); the sweep that recovers the moves
+   *  of dead runners runs at start and every `referSweepMs`. */
+  referLeaseMs?: number;
+  referSweepMs?: number;
   log?: ProxyLog;
 }
 
@@ -49,6 +53,7 @@ export class TenantProxy {
   readonly deps: TenantDeps;
   readonly refer: ReferCoordinator;
   private reaper: NodeJS.Timeout | null = null;
+  private referSweeper: NodeJS.Timeout | null = null;
   private referSub: Redis | null = null;
 
   constructor(readonly opts: TenantProxyOptions) {
@@ -86,9 +91,10 @@ export class TenantProxy {
     };
     const d = this.deps;
     d.delivery.onAnswer = recordAcks(d);
-    this.refer = new ReferCoordinator(d, opts.redis, opts.k);
-    // INFO and BYE change a session's MAC table: one at a time per call, in CSeq order.
+    // INFO and BYE change a session's MAC table: one at a time per call, in CSeq order; REFER's
+    // transfer of a session takes the same per-call lease.
     const order = new CallOrder(opts.redis, opts.k);
+    this.refer = new ReferCoordinator(d, opts.redis, opts.k, { order, leaseMs: opts.referLeaseMs, holdAt: process.env.NVO_TEST_REFER_HOLD || undefined });
     // The order below is the order of the protocol document's method list.
     Object.assign(handlers, {
       REGISTER: registerHandler(d),
@@ -112,6 +118,11 @@ export class TenantProxy {
     await this.refer.listen(this.referSub);
     const interval = this.opts.reapIntervalMs ?? 1000;
     this.reaper = setInterval(() => void this.reap().catch((e: unknown) => this.deps.log.error({ err: String(e) }, 'reaper failed')), interval);
+    // Moves whose tenant proxy died mid-way (refer.ts): at start, then periodically.
+    const sweep = () => void this.refer.sweep().catch((e: unknown) => this.deps.log.error({ err: String(e) }, 'REFER sweep failed'));
+    sweep();
+    this.referSweeper = setInterval(sweep, this.opts.referSweepMs ?? 5000);
+    this.referSweeper.unref();
     return this.server.listening();
   }
 
@@ -130,6 +141,7 @@ export class TenantProxy {
 
   async close(): Promise<void> {
     if (this.reaper) clearInterval(this.reaper);
+    if (this.referSweeper) clearInterval(this.referSweeper);
     await this.deps.delivery.stop();
     this.referSub?.disconnect();
     await this.deps.links.close();
