@@ -2,7 +2,7 @@
 // tenants) and the network proxy's (devices, VNIs, MAC entries per member), the same rows as
 // `nvo show`. Filters: ?vni=N, ?tenant=CID. Open to readers like the inventory's GETs.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { invalid, notFound } from '../../errors.ts';
+import { notFound } from '../../errors.ts';
 import { deviceRows, vniRows } from '../../proxy/views/network-view.ts';
 import { macView } from '../../proxy/views/mac-view.ts';
 import { parseVniFilter, type ViewFilter, type ViewSources } from '../../proxy/views/sources.ts';
@@ -32,11 +32,11 @@ export function overviewRoutes(sources: ViewSources) {
       if (!row || (row.role === null && row.desiredRevision === 0 && row.appliedRevision === 0)) throw notFound('device', id);
       return row;
     });
-    app.get('/overview/macs', { config: { openapi: { summary: 'per member of a VNI (hNVEs, aNVEs) its MAC entries: applied/pending/stale, acknowledged revision', tag: 'overview', query: { vni: 'the VNI (required)' }, errors: [404] } } }, async (req) => {
+    app.get('/overview/macs', { config: { openapi: { summary: 'per member of a VNI (hNVEs, aNVEs) its MAC entries: applied/pending/stale, acknowledged revision', tag: 'overview', query: { vni: 'the VNI', tenant: 'or the tenant (CID) whose VNI' }, errors: [404] } } }, async (req) => {
       const f = filterOf(req);
-      if (f.vni === undefined) throw invalid('vni', 'is required: /overview/macs?vni=N');
-      const v = await macView(sources, f.vni);
-      if (!v) throw notFound('VNI', String(f.vni));
+      const vni = await sources.macViewVni(f, { vni: 'vni', tenant: 'tenant' });
+      const v = await macView(sources, vni);
+      if (!v || (f.tenant !== undefined && v.cid !== f.tenant)) throw notFound('VNI', String(vni));
       return v;
     });
   };

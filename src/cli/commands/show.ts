@@ -128,12 +128,12 @@ export function registerShow(program: Command, ctx: CliContext): void {
     ]);
   });
 
-  sub('macs', 'per member of a VNI (hNVEs and aNVEs) the MAC entries it has: applied/pending/stale on aNVEs, acknowledged table revision on hNVEs (? = unknown)').action(async (opts: ShowOpts) => {
+  sub('macs', 'per member of a VNI (--vni, or the --tenant\'s) (hNVEs and aNVEs) the MAC entries it has: applied/pending/stale on aNVEs, acknowledged table revision on hNVEs (? = unknown)').action(async (opts: ShowOpts) => {
     const { s, f } = await sources(opts);
-    if (f.vni === undefined) throw invalid('--vni', 'is required: nvo show macs --vni <n>');
+    const vni = await s.macViewVni(f, { vni: '--vni', tenant: '--tenant' });
     const { macView } = await import('../../proxy/views/mac-view.ts');
-    const v = await macView(s, f.vni);
-    if (!v || (f.tenant !== undefined && v.cid !== f.tenant)) throw invalid('--vni', `no tenant holds VNI ${f.vni}${f.tenant !== undefined ? ` for --tenant ${f.tenant}` : ''}`);
+    const v = await macView(s, vni);
+    if (!v || (f.tenant !== undefined && v.cid !== f.tenant)) throw invalid('--vni', `no tenant holds VNI ${vni}${f.tenant !== undefined ? ` for --tenant ${f.tenant}` : ''}`);
     if (opts.json) return ctx.json(v);
     ctx.print(`VNI ${v.vni} (${v.cid}): ${v.table.length} MAC(s) in the table`);
     ctx.table(v.members, [

@@ -18,6 +18,7 @@ import { redisAckSource, type AckSource } from './ack-source.ts';
 export interface InventoryLister extends PodReader {
   list(kind: 'device'): Promise<Device[]>;
   list(kind: 'tenant'): Promise<Tenant[]>;
+  list(kind: 'vni'): Promise<CidMapping[]>;
   getMapping(cid: string): Promise<CidMapping | null>;
 }
 
@@ -52,7 +53,24 @@ export class ViewSources {
 
   /** The CID that holds a VNI, or null. */
   async cidOfVni(vni: number): Promise<string | null> {
-    return this.redis.hget(this.k.vniOwner, String(vni));
+    const owner = await this.redis.hget(this.k.vniOwner, String(vni));
+    if (owner !== null) return owner;
+    // Given in a CID mapping but not taken yet (no session so far): still the tenant's VNI.
+    return (await this.inventory.list('vni')).find((m) => m.vni === vni)?.cid ?? null;
+  }
+
+  /** A tenant's VNI: allocated, or given by its CID mapping; null when it has neither yet. */
+  async vniOfCid(cid: string): Promise<number | null> {
+    return (await this.alloc.vniOf(cid)) ?? (await this.inventory.getMapping(cid))?.vni ?? null;
+  }
+
+  /** The VNI a MAC view is for: `vni`, or the tenant's; a clear error naming the option when neither says. */
+  async macViewVni(f: ViewFilter, names: { vni: string; tenant: string }): Promise<number> {
+    if (f.vni !== undefined) return f.vni;
+    if (f.tenant === undefined) throw invalid(names.vni, `is required (or ${names.tenant})`);
+    const vni = await this.vniOfCid(f.tenant);
+    if (vni === null) throw invalid(names.tenant, `tenant '${f.tenant}' has no VNI yet (none given in its CID mapping, none allocated)`);
+    return vni;
   }
 
   /** The CIDs a filter selects among `all`; a VNI nobody holds selects none. */
