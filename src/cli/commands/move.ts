@@ -2,9 +2,11 @@
 // the tenant proxies through Redis (the one that claims it runs the move); its progress comes back
 // as the NOTIFYs an hNVE would get (sipfrag lines), printed as they arrive. Exit 0 on 2xx.
 import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Command } from 'commander';
-import { invalid, NvoError } from '../../errors.ts';
+import { invalid, notFound, NvoError } from '../../errors.ts';
 import { referKeys } from '../../proxy/tenant/refer.ts';
+import { NveStore } from '../../store/nve-store.ts';
 import type { CliContext } from '../context.ts';
 
 export function registerMove(program: Command, ctx: CliContext): void {
@@ -17,7 +19,17 @@ export function registerMove(program: Command, ctx: CliContext): void {
     .option('--json', 'print each progress message as JSON')
     .action(async (source: string, o: { to?: string; vtep?: string; timeout: string; json?: boolean }) => {
       if ((o.to === undefined) === (o.vtep === undefined)) throw invalid('--to', 'give exactly one of --to and --vtep');
+      if (o.vtep !== undefined && isIP(o.vtep) === 0) throw invalid('--vtep', `must be an IPv4 or IPv6 address, got '${o.vtep}'`);
+      const timeoutS = Number(o.timeout);
+      if (!Number.isFinite(timeoutS) || timeoutS <= 0 || timeoutS > 86_400) throw invalid('--timeout', `must be a number of seconds in (0, 86400], got '${o.timeout}'`);
+      if (o.to === source) throw invalid('--to', `${source} cannot move to itself`);
       const store = await ctx.store();
+      // What the CLI can check itself, before asking a proxy: both ends are provisioned hNVEs. Whether
+      // they are registered, in one pod, and hold sessions is the proxy's answer (404/488/481).
+      const nves = new NveStore(store.redis, store.k, store);
+      for (const [option, nve] of [['<hnve>', source], ['--to', o.to]] as const) {
+        if (nve !== undefined && (await nves.get(nve)) === null) throw notFound(`hNVE (${option})`, nve);
+      }
       const rk = referKeys(store.k);
       const referId = randomUUID();
       const sub = store.redis.duplicate();
@@ -33,7 +45,7 @@ export function registerMove(program: Command, ctx: CliContext): void {
         await sub.subscribe(rk.progress(referId));
         const heard = await store.redis.publish(rk.requests, JSON.stringify({ referId, source, ...(o.to ? { to: o.to } : { vtep: o.vtep }) }));
         if (heard === 0) throw new NvoError('unavailable', 'no tenant proxy is running on this Redis to carry out the move');
-        const timeout = new Promise<never>((_r, reject) => setTimeout(() => reject(new NvoError('timeout', `no final status within ${o.timeout} s (move ${referId})`)), Number(o.timeout) * 1000).unref());
+        const timeout = new Promise<never>((_r, reject) => setTimeout(() => reject(new NvoError('timeout', `no final status within ${timeoutS} s (move ${referId})`)), timeoutS * 1000).unref());
         const r = await Promise.race([final, timeout]);
         if (r.status >= 300) process.exitCode = 1;
       } finally {

@@ -80,6 +80,20 @@ describe('nvo agent and nvo move', () => {
     const both = await run(['move', 'h4', '--to', 'h1', '--vtep', '192.0.2.201']);
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/--to: give exactly one of --to and --vtep/);
+    // What the CLI checks itself, before any proxy is asked: one line each, nothing published.
+    const usage: [string[], number, RegExp][] = [
+      [['move', 'h4', '--to', 'h4'], 2, /--to: h4 cannot move to itself/],
+      [['move', 'h4', '--vtep', '192.0.2.x'], 2, /--vtep: must be an IPv4 or IPv6 address, got '192\.0\.2\.x'/],
+      [['move', 'h4', '--to', 'h1', '--timeout', '-3'], 2, /--timeout: must be a number of seconds/],
+      [['move', 'nope', '--to', 'h4'], 1, /hNVE \(<hnve>\) 'nope' not found/],
+      [['move', 'h4', '--to', 'nope'], 1, /hNVE \(--to\) 'nope' not found/],
+    ];
+    for (const [args, code, re] of usage) {
+      const r = await run(args);
+      expect([r.code, r.stdout], args.join(' ')).toEqual([code, '']);
+      expect(r.stderr.trimEnd().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(r.stderr).toMatch(re);
+    }
   }, 60_000);
 
   it('nvo agent refuses a bad file with the field named, exit 2', async () => {
