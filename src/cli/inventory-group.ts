@@ -16,11 +16,15 @@ export interface GroupSpec<K extends InventoryKind> {
   /** The input object from the flags; only flags given end up in it. */
   fromFlags(id: string, opts: Record<string, unknown>): Record<string, unknown>;
   columns: Column<EntityOf[K]>[];
+  /** The entity as printed: secrets masked unless `--show-secrets` (only kinds that have secrets set this). */
+  present?(entity: EntityOf[K], showSecrets: boolean): EntityOf[K];
 }
 
 export function registerInventoryGroup<K extends InventoryKind>(program: Command, ctx: CliContext, spec: GroupSpec<K>): Command {
   const info = KIND_INFO[spec.kind];
   const group = program.command(spec.name).description(spec.description);
+  const present = (e: EntityOf[K], opts: { showSecrets?: boolean }) => spec.present?.(e, Boolean(opts.showSecrets)) ?? e;
+  const secretsFlag = (c: Command) => (spec.present ? c.option('--show-secrets', 'print passwords instead of ***') : c);
 
   const add = group
     .command(`add [${info.idField}]`)
@@ -28,6 +32,7 @@ export function registerInventoryGroup<K extends InventoryKind>(program: Command
     .option('-f, --file <file>', `read the ${info.what} from a YAML or JSON file ("-" for stdin)`)
     .option('--replace', `replace the ${info.what} if it exists`)
     .option('--json', 'print the result as JSON');
+  secretsFlag(add);
   spec.flags(add);
   add.action(async (id: string | undefined, opts: Record<string, unknown>) => {
     const file = typeof opts.file === 'string' ? readInputFile(opts.file) : null;
@@ -48,7 +53,7 @@ export function registerInventoryGroup<K extends InventoryKind>(program: Command
     try {
       const exists = opts.replace && inputId ? (await store.get(spec.kind, inputId)) !== null : false;
       const saved = exists ? await store.replace(spec.kind, inputId, input) : await store.create(spec.kind, input);
-      if (opts.json) ctx.json(saved);
+      if (opts.json) ctx.json(present(saved, opts));
       else ctx.print(`${exists ? 'replaced' : 'created'} ${info.what} ${inputId}`);
     } catch (e) {
       if (file) file.annotate(e);
@@ -56,26 +61,26 @@ export function registerInventoryGroup<K extends InventoryKind>(program: Command
     }
   });
 
-  group
+  const listCmd = group
     .command('list')
     .alias('ls')
     .description(`list ${info.plural}`)
-    .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }) => {
-      const items = await (await ctx.store()).list(spec.kind);
-      if (opts.json) ctx.json(items);
-      else ctx.table(items, spec.columns);
-    });
+    .option('--json', 'print JSON');
+  secretsFlag(listCmd).action(async (opts: { json?: boolean; showSecrets?: boolean }) => {
+    const items = await (await ctx.store()).list(spec.kind);
+    if (opts.json) ctx.json(items.map((e) => present(e, opts)));
+    else ctx.table(items, spec.columns);
+  });
 
-  group
+  const showCmd = group
     .command(`show <${info.idField}>`)
     .description(`show one ${info.what} in full`)
-    .option('--json', 'print JSON')
-    .action(async (id: string, opts: { json?: boolean }) => {
-      const item = await (await ctx.store()).show(spec.kind, id);
-      if (opts.json) ctx.json(item);
-      else ctx.yaml(item);
-    });
+    .option('--json', 'print JSON');
+  secretsFlag(showCmd).action(async (id: string, opts: { json?: boolean; showSecrets?: boolean }) => {
+    const item = present(await (await ctx.store()).show(spec.kind, id), opts);
+    if (opts.json) ctx.json(item);
+    else ctx.yaml(item);
+  });
 
   group
     .command(`rm <${info.idField}>`)

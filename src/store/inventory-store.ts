@@ -21,6 +21,7 @@ import {
 } from '../model/inventory.ts';
 import type { CidMapping } from '../model/cid-mapping.ts';
 import type { Device } from '../model/device.ts';
+import { REDACTED, hasRedactedSecret, restoreDeviceSecrets } from '../model/device-secrets.ts';
 import type { Pod } from '../model/pod.ts';
 import { defaultSettings, settingsSchema, type Settings } from '../model/settings.ts';
 import type { Tenant } from '../model/tenant.ts';
@@ -41,6 +42,10 @@ const canon = (value: unknown) => stableJson(value);
 export interface InventoryStoreOptions {
   /** Rules the layers above add without the store importing them (the dialect registry): issues with paths relative to the device. */
   deviceRules?: (device: Device) => FieldIssue[];
+}
+
+function maskWithoutSecret(field: string): NvoError {
+  return invalidInput('device', [{ field, reason: `'${REDACTED}' is the mask the CLI prints for a password; it keeps a stored one, and this device has none: give the password` }]);
 }
 
 function conflictOn(field: string, message: string, details: Record<string, unknown> = {}): NvoError {
@@ -135,6 +140,7 @@ export class InventoryStore {
     return this.tx.run(async (tx) => {
       await tx.watch(hash);
       if (await tx.conn.hexists(hash, id)) throw conflictOn(info.idField, `${info.what} '${id}' already exists`, { kind, id });
+      if (kind === 'device' && hasRedactedSecret(entity as Device)) throw maskWithoutSecret('management.password');
       await this.checkWrite(tx, kind, entity, null);
       return { result: entity, write: (m) => m.hset(hash, id, canon(entity)) };
     });
@@ -155,9 +161,12 @@ export class InventoryStore {
       await tx.watch(hash);
       const raw = await tx.conn.hget(hash, id);
       if (!raw) throw notFound(info.what, id);
-      await this.checkWrite(tx, kind, entity, JSON.parse(raw) as EntityOf[K]);
-      const json = canon(entity);
-      return { result: entity, write: json === raw ? undefined : (m) => m.hset(hash, id, json) };
+      const previous = JSON.parse(raw) as EntityOf[K];
+      const saved = kind === 'device' ? (restoreDeviceSecrets(entity as Device, previous as Device) as EntityOf[K] | null) : entity;
+      if (!saved) throw maskWithoutSecret('management.password');
+      await this.checkWrite(tx, kind, saved, previous);
+      const json = canon(saved);
+      return { result: saved, write: json === raw ? undefined : (m) => m.hset(hash, id, json) };
     });
   }
 
@@ -200,7 +209,15 @@ export class InventoryStore {
         const hash = this.k.inventory(kind);
         const stored = await tx.conn.hgetall(hash);
         const section = doc[KIND_INFO[kind].section] as EntityOf[typeof kind][];
-        const wanted = new Map(section.map((e, i) => [idOf(kind, e), { json: canon(e), entity: e, index: i }]));
+        const wanted = new Map(
+          section.map((e, i) => {
+            // A masked secret (`nvo export` without --show-secrets, edited and applied) keeps the stored one.
+            const have = stored[idOf(kind, e)];
+            const entity = kind === 'device' ? (restoreDeviceSecrets(e as Device, have ? (JSON.parse(have) as Device) : null) as typeof e | null) : e;
+            if (!entity) throw maskWithoutSecret(`${KIND_INFO[kind].section}[${i}].management.password`);
+            return [idOf(kind, entity), { json: canon(entity), entity, index: i }];
+          }),
+        );
         for (const id of [...new Set([...Object.keys(stored), ...wanted.keys()])].sort()) {
           const want = wanted.get(id);
           const have = stored[id];

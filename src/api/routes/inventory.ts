@@ -3,6 +3,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Device } from '../../model/device.ts';
+import { hideDeviceSecrets } from '../../model/device-secrets.ts';
 import { INVENTORY_KINDS, KIND_INFO, inventorySchema, type EntityOf, type InventoryKind } from '../../model/inventory.ts';
 import { settingsSchema } from '../../model/settings.ts';
 import type { InventoryStore } from '../../store/inventory-store.ts';
@@ -17,10 +18,7 @@ declare module 'fastify' {
 // Device passwords are shown only to holders of the admin token: reads are open to anyone who can reach the API.
 function redact<K extends InventoryKind>(kind: K, entity: EntityOf[K], req: FastifyRequest): EntityOf[K] {
   if (kind !== 'device' || req.isAdmin) return entity;
-  const d = entity as Device;
-  if (!d.management?.password) return entity;
-  const { password: _hidden, ...management } = d.management;
-  return { ...d, management } as EntityOf[K];
+  return hideDeviceSecrets(entity as Device, 'omit') as EntityOf[K];
 }
 
 const changeSchema = z.object({ kind: z.enum(['settings', ...INVENTORY_KINDS]), id: z.string(), action: z.enum(['created', 'replaced', 'deleted']) });

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { Change } from '../../store/inventory-store.ts';
 import { KIND_INFO } from '../../model/inventory.ts';
+import { hideDeviceSecrets } from '../../model/device-secrets.ts';
 import type { CliContext } from '../context.ts';
 import { readInputFile } from '../input-file.ts';
 
@@ -33,8 +34,10 @@ export function registerApply(program: Command, ctx: CliContext): void {
     .command('export')
     .description('print the whole inventory as a file `nvo apply -f` takes')
     .option('--json', 'print JSON instead of YAML')
-    .action(async (opts: { json?: boolean }) => {
-      const doc = await (await ctx.store()).export();
+    .option('--show-secrets', 'print device passwords instead of *** (applying *** back keeps the stored password)')
+    .action(async (opts: { json?: boolean; showSecrets?: boolean }) => {
+      const all = await (await ctx.store()).export();
+      const doc = opts.showSecrets ? all : { ...all, devices: all.devices.map((d) => hideDeviceSecrets(d, 'mask')) };
       if (opts.json) ctx.json(doc);
       else ctx.yaml(doc);
     });

@@ -1,6 +1,7 @@
 // nvo device add|list|show|rm — the aNVEs of use case 2 (ToRs, WAN and ToR gateways).
 import type { Command } from 'commander';
 import { DEVICE_ROLES, DRIVERS } from '../../model/device.ts';
+import { hideDeviceSecrets } from '../../model/device-secrets.ts';
 import { commaList, given, numberArg, type CliContext } from '../context.ts';
 import { registerInventoryGroup } from '../inventory-group.ts';
 import { list } from '../table.ts';
@@ -45,6 +46,7 @@ export function registerDevice(program: Command, ctx: CliContext): void {
         description: o.description,
       });
     },
+    present: (d, showSecrets) => (showSecrets ? d : hideDeviceSecrets(d, 'mask')),
     columns: [
       { header: 'ID', value: (d) => d.id },
       { header: 'ROLE', value: (d) => d.role + (d.ngMvpn ? ' (ng-mvpn)' : '') },
