@@ -1,6 +1,7 @@
 // What every command needs: the inventory store (opened on first use, closed at exit so the CLI
 // ends promptly) and output for people or scripts.
 import { stringify } from 'yaml';
+import { invalid } from '../errors.ts';
 import { InventoryStore } from '../store/inventory-store.ts';
 import { renderTable, type Column } from './table.ts';
 
@@ -44,8 +45,17 @@ export const commaList = (v: string): string[] =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-/** Numbers stay numbers; anything else goes on to the schema, which names the field. */
-export const numberArg = (v: string): number | string => (/^\d+$/.test(v.trim()) ? Number(v) : v);
+/**
+ * A whole-number option, checked here so that the error names the flag the user typed (`--vni`), not
+ * the schema field it fills, and says what was given: `--vni: must be an integer 1..16777215, got 'abc'`.
+ */
+export function intArg(flag: string, min: number, max: number): (v: string) => number {
+  return (v) => {
+    const t = v.trim();
+    if (!/^\d+$/.test(t) || Number(t) < min || Number(t) > max) throw invalid(flag, `must be an integer ${min}..${max}, got '${v}'`);
+    return Number(t);
+  };
+}
 
 /** Copies only the options the user gave, so the schema's defaults apply to the rest. */
 export function given(pairs: Record<string, unknown>): Record<string, unknown> {

@@ -100,7 +100,12 @@ describe('nvo vni', () => {
     const given = lab.vnis.find((m) => m.vni !== undefined)!;
     const other = lab.vnis.find((m) => m.cid !== given.cid)!;
     const free = given.vni! + 1000;
-    await fails(['vni', 'add', other.cid, '--replace', '--vni', '0', '--rd', '65000:9', '--rt', '65000:9'], 2, /^nvo: error: invalid CID mapping: vni: must be 1\.\.16777215$/m);
+    // Numeric flags are checked where they are parsed, naming the flag and what was given.
+    await fails(['vni', 'add', other.cid, '--replace', '--vni', '0', '--rd', '65000:9', '--rt', '65000:9'], 2, /^nvo: error: --vni: must be an integer 1\.\.16777215, got '0'$/m);
+    await fails(['vni', 'add', other.cid, '--replace', '--vni', 'abc', '--rd', '65000:9', '--rt', '65000:9'], 2, /^nvo: error: --vni: must be an integer 1\.\.16777215, got 'abc'$/m);
+    await fails(['vni', 'add', other.cid, '--replace', '--vni', '5e3', '--rd', '65000:9', '--rt', '65000:9'], 2, /^nvo: error: --vni: must be an integer 1\.\.16777215, got '5e3'$/m);
+    await fails(['device', 'add', 'tor9', '--role', 'tor', '--driver', 'netconf', '--dialect', 'openconfig', '--vtep', '203.0.113.9', '--host', '127.0.0.1', '--port', '70000', '--username', 'u', '--password', 'p'], 2, /^nvo: error: --port: must be an integer 1\.\.65535, got '70000'$/m);
+    await fails(['worker', '--concurrency', 'many'], 2, /^nvo: error: --concurrency: must be an integer 1\.\.10000, got 'many'$/m);
     await fails(['vni', 'add', other.cid, '--replace', '--vni', String(free), '--rd', 'bogus', '--rt', '65000:9'], 2, /invalid CID mapping: vrf\.rd: 'bogus' is not ASN:number or IPv4:number/);
     await fails(['vni', 'add', 'nosuch', '--vni', String(free), '--rd', '65000:9', '--rt', '65000:9'], 2, /invalid CID mapping: cid: no tenant with CID 'nosuch'/);
     await fails(['vni', 'add', other.cid, '--replace', '--vni', String(given.vni), '--rd', '65000:9', '--rt', '65000:9'], 1, new RegExp(`VNI ${given.vni} is already given to CID '${given.cid}'`));

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { DEVICE_ROLES, DRIVERS } from '../../model/device.ts';
 import { hideDeviceSecrets } from '../../model/device-secrets.ts';
-import { commaList, given, numberArg, type CliContext } from '../context.ts';
+import { commaList, given, intArg, type CliContext } from '../context.ts';
 import { registerInventoryGroup } from '../inventory-group.ts';
 import { list } from '../table.ts';
 
@@ -18,7 +18,7 @@ export function registerDevice(program: Command, ctx: CliContext): void {
         .option('--dialect <name>', 'NETCONF dialect (see templates/netconf/)')
         .option('--vtep <ip>', 'VTEP address')
         .option('--host <host>', 'management host (netconf)')
-        .option('--port <port>', 'management port (netconf, default 830)', numberArg)
+        .option('--port <port>', 'management port (netconf, default 830)', intArg('--port', 1, 65535))
         .option('--username <name>', 'management user')
         .option('--password <password>', 'management password')
         .option('--key-file <file>', 'SSH private key file')

@@ -2,7 +2,7 @@
 // flags override the file. The password comes from a file, never the command line (ps shows that).
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
-import { given, numberArg } from '../context.ts';
+import { given, intArg } from '../context.ts';
 
 export function registerGatewayAgent(program: Command, _ctx: CliContext): void {
   program
@@ -18,8 +18,8 @@ export function registerGatewayAgent(program: Command, _ctx: CliContext): void {
     .option('--netns <name>', 'network namespace for the linux data plane')
     .option('--underlay <dev>', 'underlay device for the linux data plane')
     .option('--trunk <dev>', 'trunk device for VLAN sub-interfaces (linux data plane, kernels with 802.1Q)')
-    .option('--dst-port <port>', 'VXLAN UDP port for the linux data plane (default 4789)', numberArg)
-    .action(async (o: { config?: string; jid?: string; passwordFile?: string; service?: string; controller?: string; dataPlane?: string; vtep?: string; netns?: string; underlay?: string; trunk?: string; dstPort?: number | string }) => {
+    .option('--dst-port <port>', 'VXLAN UDP port for the linux data plane (default 4789)', intArg('--dst-port', 1, 65535))
+    .action(async (o: { config?: string; jid?: string; passwordFile?: string; service?: string; controller?: string; dataPlane?: string; vtep?: string; netns?: string; underlay?: string; trunk?: string; dstPort?: number }) => {
       const { loadGatewayAgentConfig } = await import('../../agent/gateway/config.ts');
       const { gatewayDataPlane, runGatewayAgent } = await import('../../agent/gateway/run.ts');
       const dp = given({ kind: o.dataPlane, vtep: o.vtep, netns: o.netns, underlay: o.underlay, trunk: o.trunk, dstPort: o.dstPort });

@@ -1,6 +1,7 @@
 // nvo vni add|list|show|rm — CID mappings: CID → VNI (given or from the pool) and VRF.
 import type { Command } from 'commander';
-import { commaList, given, numberArg, type CliContext } from '../context.ts';
+import { VNI_MAX, VNI_MIN } from '../../model/net.ts';
+import { commaList, given, intArg, type CliContext } from '../context.ts';
 import { registerInventoryGroup } from '../inventory-group.ts';
 import { list } from '../table.ts';
 
@@ -11,7 +12,7 @@ export function registerVni(program: Command, ctx: CliContext): void {
     description: 'CID mappings (use case 2): CID → VNI and VRF (name, RD, route targets)',
     flags: (add) =>
       add
-        .option('--vni <n>', 'the VNI (default: allocated from settings.vniPool)', numberArg)
+        .option('--vni <n>', 'the VNI (default: allocated from settings.vniPool)', intArg('--vni', VNI_MIN, VNI_MAX))
         .option('--vrf <name>', 'VRF name (default: the CID)')
         .option('--rd <rd>', 'route distinguisher, e.g. 65000:5001')
         .option('--rt <list>', 'route targets to import and export', commaList)

@@ -2,23 +2,14 @@
 // inside the proxy. Any number of them may run against one Redis: the per-device lock keeps one sync
 // per device at a time.
 import type { Command } from 'commander';
-import { invalid } from '../../errors.ts';
-import type { CliContext } from '../context.ts';
-
-const positive = (name: string) => (v: string) => {
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw invalid(name, `'${v}' is not a positive whole number`);
-  return Number(v);
-};
+import { intArg, type CliContext } from '../context.ts';
 
 export function registerWorker(program: Command, ctx: CliContext): void {
   program
     .command('worker')
     .description('run device sync workers (NETCONF and XMPP) until SIGINT/SIGTERM')
-    .option('--concurrency <n>', 'devices synced at once by this process (default NVO_SYNC_CONCURRENCY or 16)', positive('--concurrency'))
-    .option('--check-interval <seconds>', 'drift check of every device; 0 = off (default NVO_CHECK_SYNC_INTERVAL_MS or 300 s)', (v) => {
-      if (!/^\d+$/.test(v)) throw invalid('--check-interval', `'${v}' is not a whole number of seconds`);
-      return Number(v) * 1000;
-    })
+    .option('--concurrency <n>', 'devices synced at once by this process (default NVO_SYNC_CONCURRENCY or 16)', intArg('--concurrency', 1, 10_000))
+    .option('--check-interval <seconds>', 'drift check of every device; 0 = off (default NVO_CHECK_SYNC_INTERVAL_MS or 300 s)', (v) => intArg('--check-interval', 0, 86_400)(v) * 1000)
     .action(async (opts: { concurrency?: number; checkInterval?: number }) => {
       const { startPipeline } = await import('../../pipeline/start.ts');
       const inventory = await ctx.store();
