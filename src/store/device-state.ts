@@ -11,7 +11,13 @@ import { emptyConfig, entryKey, normalizeConfig, type DeviceConfig, ENTRY_KINDS 
 import type { Keys } from './keys.ts';
 import { evalLua, evalLuaMany } from './lua.ts';
 
-export type SyncState = 'in-sync' | 'pending' | 'syncing' | 'failed';
+// unreachable: nothing is pending, but nvo's last attempt to reach the device (a repair, a check) failed
+// to connect or log in — the device is not known to have what nvo applied.
+export type SyncState = 'in-sync' | 'pending' | 'syncing' | 'failed' | 'unreachable';
+
+/** Error codes that mean nvo did not get through to the device (NetconfError unreachable/timeout/
+ *  session-lost → unavailable, auth-failed/host-key-mismatch → forbidden; XMPP offline, not-authorized). */
+const UNREACHED = new Set(['unavailable', 'forbidden', 'unauthorized', 'timeout']);
 
 export interface DeviceStatus {
   device: string;
@@ -53,14 +59,20 @@ return rev
 `;
 
 // Input: KEYS[1] state hash; ARGV[1] revision, ARGV[2] applied config JSON, ARGV[3] ISO time,
-//        ARGV[4] channel, ARGV[5] device id, ARGV[6] '1' when a commit was made
-// Output: 1 when recorded, 0 when an equal or newer revision was already recorded
+//        ARGV[4] channel, ARGV[5] device id, ARGV[6] '1' when a commit was made,
+//        ARGV[7] how the device answered during this sync ('' when it was not contacted)
+// Output: 1 when recorded, 0 when an equal or newer revision was already recorded (the answer is
+// recorded either way). A record without contact (nothing to send) moves the revision only: it
+// neither counts as reaching the device nor clears the error of the last attempt that failed to.
 const RECORD_APPLIED = `
+if ARGV[7] ~= '' then
+  redis.call('HSET', KEYS[1], 'reachedAt', ARGV[3], 'reachedVia', ARGV[7])
+  redis.call('HDEL', KEYS[1], 'lastError')
+end
 local cur = tonumber(redis.call('HGET', KEYS[1], 'appliedRev') or '0')
 local rev = tonumber(ARGV[1])
 if rev <= cur and redis.call('HEXISTS', KEYS[1], 'applied') == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'appliedRev', rev, 'applied', ARGV[2], 'lastSyncAt', ARGV[3])
-redis.call('HDEL', KEYS[1], 'lastError')
 if ARGV[6] == '1' then
   redis.call('HSET', KEYS[1], 'lastCommitAt', ARGV[3])
   redis.call('HINCRBY', KEYS[1], 'commits', 1)
@@ -124,8 +136,9 @@ export class DeviceStateStore {
     return Number((await this.redis.hget(this.k.deviceState(device), 'appliedRev')) ?? 0);
   }
 
-  /** Records what the device now has. Publishes `device revision` on the applied channel. */
-  async recordApplied(device: string, revision: number, config: DeviceConfig, opts: { committed: boolean; at?: Date }): Promise<boolean> {
+  /** Records what the device now has. Publishes `device revision` on the applied channel. `reached`:
+   *  the device answered during this sync (how: 'sync', 'check'), which also clears the last error. */
+  async recordApplied(device: string, revision: number, config: DeviceConfig, opts: { committed: boolean; reached?: string; at?: Date }): Promise<boolean> {
     const at = (opts.at ?? new Date()).toISOString();
     const r = await evalLua(this.redis, 
       RECORD_APPLIED,
@@ -137,6 +150,7 @@ export class DeviceStateStore {
       this.k.deviceApplied,
       device,
       opts.committed ? '1' : '0',
+      opts.reached ?? '',
     );
     return Number(r) === 1;
   }
@@ -145,17 +159,24 @@ export class DeviceStateStore {
     await this.redis.hset(this.k.deviceState(device), 'lastError', JSON.stringify({ ...error, at: new Date().toISOString() }));
   }
 
+  /** Forgets the last error: the sync that followed it reached the device and finished. */
+  async clearError(device: string): Promise<void> {
+    await this.redis.hdel(this.k.deviceState(device), 'lastError');
+  }
+
   /** The device answered nvo (a check read it back, an XMPP agent announced itself): an aNVE counts as
-   *  registered once it has. A recorded apply counts too (its `lastSyncAt`), so syncs need not call this. */
+   *  registered once it has. recordApplied with `reached` records the same for a sync that answered. */
   async recordReached(device: string, via: string, at: Date = new Date()): Promise<void> {
     await this.redis.hset(this.k.deviceState(device), 'reachedAt', at.toISOString(), 'reachedVia', via);
   }
 
-  /** When nvo last reached the device and how, or null if it never has. */
+  /** When nvo last reached the device and how, or null if it never has. Only an answer counts: a sync
+   *  with nothing to send records a revision without contact (its `lastSyncAt`), which proves nothing.
+   *  State written before `reachedAt` existed counts from its last commit. */
   async reachability(device: string): Promise<{ at: string; via: string } | null> {
-    const [reachedAt, via, lastSyncAt] = await this.redis.hmget(this.k.deviceState(device), 'reachedAt', 'reachedVia', 'lastSyncAt');
-    if (reachedAt && (!lastSyncAt || reachedAt >= lastSyncAt)) return { at: reachedAt, via: via ?? 'unknown' };
-    return lastSyncAt ? { at: lastSyncAt, via: 'sync' } : null;
+    const [reachedAt, via, lastCommitAt] = await this.redis.hmget(this.k.deviceState(device), 'reachedAt', 'reachedVia', 'lastCommitAt');
+    if (reachedAt) return { at: reachedAt, via: via ?? 'unknown' };
+    return lastCommitAt ? { at: lastCommitAt, via: 'sync' } : null;
   }
 
   async setSyncing(device: string, syncing: boolean): Promise<void> {
@@ -172,7 +193,11 @@ export class DeviceStateStore {
     const desiredRevision = Number(h.desiredRev ?? 0);
     const appliedRevision = Number(h.appliedRev ?? 0);
     const lastError = h.lastError ? (JSON.parse(h.lastError) as DeviceStatus['lastError']) : null;
-    const syncState: SyncState = h.syncing && leased ? 'syncing' : appliedRevision >= desiredRevision ? 'in-sync' : lastError ? 'failed' : 'pending';
+    const syncState: SyncState =
+      h.syncing && leased ? 'syncing'
+      : appliedRevision < desiredRevision ? (lastError ? 'failed' : 'pending')
+      : lastError && UNREACHED.has(lastError.code) ? 'unreachable'
+      : 'in-sync';
     return { device, desiredRevision, appliedRevision, syncState, lastError, lastCommitAt: h.lastCommitAt ?? null, commits: Number(h.commits ?? 0) };
   }
 
