@@ -39,6 +39,16 @@ export function isTransient(err: unknown): boolean {
   return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code);
 }
 
+/** A permanent fault of getting in, not of what was sent: a wrong SSH host key, a refused login
+ *  (NetconfError host-key-mismatch/auth-failed map to `forbidden`; XMPP not-authorized/forbidden).
+ *  No retry helps until someone fixes the inventory or the device, and no contribution is to blame,
+ *  so such an error fails the whole sync at once rather than being bisected. */
+export function isAccessFailure(err: unknown): boolean {
+  if (isTransient(err)) return false;
+  const code = err instanceof NvoError ? err.code : null;
+  return code === 'forbidden' || code === 'unauthorized';
+}
+
 /** The device's own words and where it pointed, as carried to the waiting session. */
 export function deviceWords(device: string, err: unknown): { code: string; message: string; details: Record<string, unknown> } {
   if (err instanceof NvoError) {

@@ -14,7 +14,7 @@ import { diffConfig, emptyConfig, isEmptyChange, normalizeConfig, stableJson, ty
 import type { DeviceStateStore } from '../store/device-state.ts';
 import type { Keys } from '../store/keys.ts';
 import { NvoError } from '../errors.ts';
-import { deviceWords, isTransient } from './device-driver.ts';
+import { deviceWords, isAccessFailure, isTransient } from './device-driver.ts';
 import type { DeviceLease } from './device-lock.ts';
 import type { DriverRegistry } from './driver-registry.ts';
 import { isolate } from './isolate.ts';
@@ -66,9 +66,11 @@ export async function syncDevice(deps: SyncDeps, device: string, lease: DeviceLe
   const driver = deps.drivers.for(dev);
 
   let base = snap.applied.config;
+  // A repair that reads the device back talks to it even when nothing needs changing.
+  const contacted = Boolean(opts.repair && driver.read);
   if (opts.repair) {
     // Without a read-back, a repair can only re-send everything (merge is idempotent; extras stay).
-    base = driver.read ? await driver.read(dev) : emptyConfig();
+    base = driver.read ? await readOrFail(deps, snap, dev, driver.read.bind(driver)) : emptyConfig();
     // A read that answered is proof the device is reached, even when nothing needs changing.
     if (driver.read) await store.recordReached(device, 'check');
     for (const kind of driver.ignoredKinds?.(dev) ?? []) (base[kind] as unknown[]) = [...snap.applied.config[kind]];
@@ -83,10 +85,12 @@ export async function syncDevice(deps: SyncDeps, device: string, lease: DeviceLe
   const step = planSync(snap, deps.coalesce !== false);
   const change = diffConfig(base, step.target);
   if (isEmptyChange(change)) {
+    await lease.assertHeld();
     if (step.revision > snap.applied.revision || !snap.applied.present) {
-      await lease.assertHeld();
-      await store.recordApplied(device, step.revision, step.target, { committed: false });
-    }
+      // Nothing sent: without a read this is bookkeeping, not contact (reachability stays as it was).
+      await store.recordApplied(device, step.revision, step.target, { committed: false, ...(contacted ? { reached: 'check' } : {}) });
+    } else if (contacted) await store.clearError(device);
+    if (contacted) await records.clearFailure(device);
     return { ...outcome, revision: step.revision };
   }
 
@@ -99,11 +103,12 @@ export async function syncDevice(deps: SyncDeps, device: string, lease: DeviceLe
       const r = await driver.apply(dev, { base: snap.applied.revision, revision: step.revision, applied: base, desired: step.target, change });
       if (r.committed) outcome.commits++;
       await lease.assertHeld();
-      await store.recordApplied(device, step.revision, step.target, { committed: r.committed });
+      await store.recordApplied(device, step.revision, step.target, { committed: r.committed, reached: 'sync' });
       await records.clearFailure(device);
       return { ...outcome, revision: step.revision, coalesced: Math.max(0, step.revision - snap.applied.revision), behind: step.revision < snap.revision };
     } catch (err) {
       if (isTransient(err) || err instanceof Error && err.name === 'LeaseLostError') throw err;
+      if (isAccessFailure(err)) throw await failAccess(deps, snap, err);
       if (deps.coalesce === false) throw await failOrBlame(deps, snap, step.candidates.length === 1 ? step.candidates[0]!.owner : null, err);
       // Permanent: find the owner(s) the device refuses, commit the rest.
       log.warn({ event: 'refused', err: deviceWords(device, err), owners: owners.slice(0, 50) }, 'device refused a coalesced change; isolating the culprit');
@@ -120,7 +125,8 @@ export async function syncDevice(deps: SyncDeps, device: string, lease: DeviceLe
         log.error({ event: 'refused-owner', owner, code: r.code, message: r.message }, 'contribution quarantined');
       }
       await lease.assertHeld();
-      await store.recordApplied(device, snap.revision, res.config, { committed: res.commits > 0 });
+      // The device answered each trial, refusals included.
+      await store.recordApplied(device, snap.revision, res.config, { committed: res.commits > 0, reached: 'sync' });
       await store.recordError(device, { code: 'device-error', message: [...res.refused.values()].map((r) => r.message).join('; ') });
       await records.notify(device, snap.revision);
       return { ...outcome, refused: [...res.refused.keys()] };
@@ -150,6 +156,31 @@ async function failWhole(deps: SyncDeps, snap: SyncSnapshot, words: { code: stri
   await deps.records.notify(snap.device, snap.revision);
 }
 
+/** A repair's read-back. Transient faults go back to the worker (retried; it records the error);
+ *  anything else (a wrong host key, a refused login, a device that does not speak the dialect) fails
+ *  the sync at once with the device's words, as a refused commit would. */
+async function readOrFail(deps: SyncDeps, snap: SyncSnapshot, dev: Device, read: (d: Device) => Promise<DeviceConfig>): Promise<DeviceConfig> {
+  try {
+    return await read(dev);
+  } catch (err) {
+    if (isTransient(err) || (err instanceof Error && err.name === 'LeaseLostError')) throw err;
+    throw await failAccess(deps, snap, err);
+  }
+}
+
+/** nvo could not get in (or the read was refused): nobody's contribution is to blame, so the whole
+ *  revision fails — waiting sessions hear the device's words now instead of at their deadline. */
+async function failAccess(deps: SyncDeps, snap: SyncSnapshot, err: unknown): Promise<DeviceRefusedError> {
+  const words = deviceWords(snap.device, err);
+  await failWhole(deps, snap, words);
+  return new DeviceRefusedError('device-error', prefixed(snap.device, words.message), [], words.details);
+}
+
+/** `device: message`, once: driver messages (XmppError) may already start with the device id. */
+function prefixed(device: string, message: string): string {
+  return message.startsWith(`${device}: `) ? message : `${device}: ${message}`;
+}
+
 async function failOrBlame(deps: SyncDeps, snap: SyncSnapshot, owner: string | null, err: unknown): Promise<Error> {
   const words = deviceWords(snap.device, err);
   const c = owner ? snap.contributions.find((x) => x.owner === owner) : undefined;
@@ -158,6 +189,7 @@ async function failOrBlame(deps: SyncDeps, snap: SyncSnapshot, owner: string | n
   } else {
     await deps.records.refuse(snap.device, new Map([[c.owner, { seq: c.seq, device: snap.device, code: words.code, message: words.message, details: words.details, at: new Date().toISOString() }]]));
     m.failures.inc({ device: snap.device, kind: 'refused' });
+    await deps.store.recordReached(snap.device, 'sync');
     await deps.store.recordError(snap.device, { code: words.code, message: words.message });
     await deps.records.notify(snap.device, snap.revision);
   }

@@ -1,7 +1,8 @@
 // The BullMQ side of a sync: take the device's lease or step aside, run device-sync.ts, and classify
 // the outcome for BullMQ — transient faults are retried with backoff and jitter (backoffDelay), a
-// refusal nobody could be blamed for is an UnrecoverableError, a busy device is a delay that costs no
-// attempt.
+// refusal nobody could be blamed for, a wrong host key or a refused login is an UnrecoverableError
+// (device-sync.ts turns them into DeviceRefusedError), a busy device is a delay that costs no attempt.
+// A repair flag taken by an attempt that failed is put back, so the retry reads the device too.
 //
 // Crash safety: a worker that dies mid-sync leaves its job active with a lock that is no longer
 // renewed; after lockDuration BullMQ's stalled check (every stalledInterval) moves it back to wait,
@@ -55,8 +56,9 @@ export function startSyncWorker(o: SyncWorkerOptions): Worker<SyncJobData> {
     const start = Date.now();
     const log = deps.log.child({ job: job.id, attempt: job.attemptsMade + 1, ...(sessionId ? { session: sessionId } : {}) });
     let outcome = 'ok';
+    let repair = false;
     try {
-      const repair = (await deps.redis.srem(deps.k.syncRepair, device)) === 1;
+      repair = (await deps.redis.srem(deps.k.syncRepair, device)) === 1;
       const r = await syncDevice({ ...deps, log }, device, lease, { repair });
       if (r.commits > 0) {
         m.commits.inc({ device }, r.commits);
@@ -66,6 +68,10 @@ export function startSyncWorker(o: SyncWorkerOptions): Worker<SyncJobData> {
       if (r.behind) await o.enqueuer.enqueue(device);
       return { revision: r.revision, commits: r.commits, coalesced: r.coalesced, refused: r.refused, drift: r.drift };
     } catch (err) {
+      // The repair (or drift check) did not happen: the next attempt, or the next job of this device
+      // once a permanent fault is fixed, must read the device again — never a plain sync with nothing
+      // to send that completes without talking to it.
+      if (repair) await deps.redis.sadd(deps.k.syncRepair, device).catch(() => undefined);
       if (err instanceof DeviceRefusedError) {
         outcome = 'refused';
         throw new UnrecoverableError(err.message);
@@ -78,9 +84,11 @@ export function startSyncWorker(o: SyncWorkerOptions): Worker<SyncJobData> {
         log.warn({ event: 'sync-retry', err: words }, 'transient fault; retrying with backoff');
         throw err;
       }
-      // Anything else (a bug, Redis gone) is retried too, but said loudly.
+      // Anything else (a bug, Redis gone) is retried too, but said loudly, and shown with the device.
       outcome = 'error';
       log.error({ event: 'sync-error', err }, 'sync failed');
+      const words = deviceWords(device, err);
+      await deps.store.recordError(device, { code: words.code, message: words.message }).catch(() => undefined);
       throw err;
     } finally {
       await lease.release().catch(() => undefined);
