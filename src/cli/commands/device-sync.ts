@@ -25,6 +25,8 @@ export function registerDeviceSync(program: Command, ctx: CliContext): void {
       try {
         const jobId = await p.port.repair(id, 'cli');
         const until = Date.now() + timeoutMs;
+        // The job's failed attempts so far; each is said on stderr while the worker retries.
+        let attempts = 0;
         for (;;) {
           const job = await p.queue.getJob(jobId);
           const state = job ? await job.getState() : 'unknown';
@@ -35,8 +37,20 @@ export function registerDeviceSync(program: Command, ctx: CliContext): void {
             else ctx.print(`${id}: ${status.syncState} at revision ${status.appliedRevision}; ${r.drift ? 'drift found and repaired' : 'no drift'}; ${r.commits} commit(s)${r.refused.length ? `; refused: ${r.refused.join(', ')}` : ''}`);
             return;
           }
-          if (job && state === 'failed') throw new NvoError('device-error', `${id}: ${job.failedReason}`, [], { device: id });
-          if (Date.now() > until) throw new NvoError('timeout', `${id}: no worker finished the repair within ${opts.timeout} s (is a proxy or 'nvo worker' running?)`, [], { device: id, job: jobId });
+          // A permanent fault (a wrong host key, a refused login, a refused edit): the job failed at once.
+          if (job && state === 'failed') throw new NvoError('device-error', deviceMessage(id, job.failedReason), [], { device: id, job: jobId, attempts: job.attemptsMade });
+          if (job && job.attemptsMade > attempts && job.failedReason) {
+            attempts = job.attemptsMade;
+            process.stderr.write(`nvo: ${deviceMessage(id, job.failedReason)} (attempt ${attempts}; retrying)\n`);
+          }
+          if (Date.now() > until) {
+            // The device could not be reached in time: say why in the device's (or SSH's) own words.
+            if (job && attempts > 0) {
+              throw new NvoError('unavailable', `${deviceMessage(id, job.failedReason)} (not repaired within ${opts.timeout} s after ${attempts} attempt(s); the worker keeps retrying)`, [], { device: id, job: jobId, attempts });
+            }
+            const what = state === 'active' ? 'the repair is still running' : "no worker took the repair (is a proxy or 'nvo worker' running?)";
+            throw new NvoError('timeout', `${id}: not repaired within ${opts.timeout} s: ${what}`, [], { device: id, job: jobId });
+          }
           await new Promise((r) => setTimeout(r, 200));
         }
       } finally {
@@ -74,6 +88,8 @@ export function registerDeviceSync(program: Command, ctx: CliContext): void {
       const inventory = await ctx.store();
       const { DeviceStateStore } = await import('../../store/device-state.ts');
       const states = new DeviceStateStore(inventory.redis, inventory.k);
+      // One device: it must be in the inventory or have state (a deleted device's leftovers are listed).
+      if (id && !(await inventory.get('device', id)) && !(await states.devices()).includes(id)) throw notFound('device', id);
       const ids = id ? [id] : [...new Set([...(await inventory.list('device')).map((d) => d.id), ...(await states.devices())])].sort();
       const rows = [];
       for (const d of ids) {
@@ -93,4 +109,10 @@ export function registerDeviceSync(program: Command, ctx: CliContext): void {
         { header: 'LAST ERROR', value: (r) => r.lastError?.message ?? '-' },
       ]);
     });
+}
+
+/** `id: reason`, once (the worker's reasons already start with the device id). */
+function deviceMessage(id: string, reason: string | undefined): string {
+  const r = reason ?? 'failed without a reason';
+  return r.startsWith(`${id}: `) ? r : `${id}: ${r}`;
 }
