@@ -41,7 +41,7 @@ let portB: number;
 let tpB: ProxyProcess;
 const agents: Record<string, AgentHandle> = {};
 const h1Calls: string[] = [];
-let firstReferId = '';
+const referIds: string[] = [];
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -80,11 +80,22 @@ async function kill9(p: ProxyProcess): Promise<void> {
   await p.exited;
 }
 
+/** A new process on A's port whose runner holds at `hold`; B stops (SIGTERM), so the agents, and the
+ *  admin's request, can only go to the new one. */
+async function handOver(name: string, hold: string): Promise<ProxyProcess> {
+  const a = await startTp(name, portA, hold);
+  tpB.child.kill('SIGTERM');
+  expect(await tpB.exited).toBe(0);
+  await allOn(a);
+  return a;
+}
+
 const held = (p: ProxyProcess) => p.logs.find((l) => l.event === 'refer-held') as { referId: string; phase: string } | undefined;
 
 /** What a member holds of the VNI, without the revision (which a move and its undo advance). */
 const tablesOf = (s: AgentSnapshot) => Object.fromEntries(Object.entries(s.tables).map(([cid, x]) => [cid, { table: x.table, floods: x.floods }]));
-const view = (s: AgentSnapshot) => ({ config: s.config, ports: s.ports, tables: tablesOf(s), sessions: s.sessions });
+/** The agent's sessions in callId order: one given back after an undo is re-inserted at the end of its map. */
+const view = (s: AgentSnapshot) => ({ config: s.config, ports: s.ports, tables: tablesOf(s), sessions: [...s.sessions].sort((a, b) => (a.callId < b.callId ? -1 : 1)) });
 
 /** Everything a move may touch, to compare before and after. */
 async function world() {
@@ -166,7 +177,7 @@ describe('REFER recovery after the tenant proxy running it is killed', () => {
     const r = await agents.h1!.call<{ status: number; reason: string; body: { referId: string } }>('refer', { to: 'h4' });
     expect(r.status, r.reason).toBe(202);
     const { referId } = r.body;
-    firstReferId = referId;
+    referIds.push(referId);
     await expect.poll(() => held(tpA)?.phase, { timeout: 30_000 }).toBe('switch');
     // Held where it should be: h4 prepared (its VMs' ports up, sessions pending), its VTEP in every
     // flood list, nothing of h1 changed hands.
@@ -201,12 +212,32 @@ describe('REFER recovery after the tenant proxy running it is killed', () => {
     await onlyRecordsLeft([referId]);
   }, 150_000);
 
+  it('(a) killed halfway through the switch (one of two sessions is h4\'s): the undo brings it back', async () => {
+    const tpA = await handOver('tp-a1', 'switch:first-transfer');
+    const before = await world();
+    const r = await agents.h1!.call<{ status: number; reason: string; body: { referId: string } }>('refer', { to: 'h4' });
+    expect(r.status, r.reason).toBe(202);
+    const { referId } = r.body;
+    referIds.push(referId);
+    await expect.poll(() => held(tpA)?.phase, { timeout: 30_000 }).toBe('switch:first-transfer');
+    const during = await world();
+    const [first, second] = [...h1Calls].sort();
+    expect(during.sessions[first!]).toMatchObject({ nve: 'h4', answer: { vtep: H4.vtep } });
+    expect(during.sessions[second!]).toEqual(before.sessions[second!]);
+    expect(during.members.filter((m) => m.callId === first).map((m) => m.nve)).toEqual(first === h1Calls[0] ? ['h4', 'h4'] : ['h4']);
+
+    await kill9(tpA);
+    tpB = await startTp('tp-b1', portB);
+    await expect.poll(() => referEvents(agents.h1!, referId).find((b) => b.final)?.status, { timeout: 60_000 }).toBe(503);
+    expect(tpB.logs).toContainEqual(expect.objectContaining({ referId, phase: 'switch', msg: 'REFER recovered: its tenant proxy stopped' }));
+    await expect.poll(async () => (await world()).agents, { timeout: 20_000 }).toEqual(before.agents);
+    expect(await world()).toEqual(before);
+    await onlyRecordsLeft(referIds);
+  }, 150_000);
+
   it('(b) killed with the break recorded: another process completes the move; `nvo move` gets the final 200', async () => {
     // Only A2 runs when the admin asks, so it is A2 that claims the move.
-    const tpA2 = await startTp('tp-a2', portA, 'break');
-    tpB.child.kill('SIGTERM');
-    expect(await tpB.exited).toBe(0);
-    await allOn(tpA2);
+    const tpA2 = await handOver('tp-a2', 'break');
     const before = await world();
 
     const move: Promise<NvoRun> = runNvo(['move', 'h1', '--to', 'h4', '--timeout', '120'], { NVO_PREFIX: t.prefix });
@@ -250,6 +281,6 @@ describe('REFER recovery after the tenant proxy running it is killed', () => {
       expect(JSON.stringify(s.config), nve).not.toContain(H1_VTEP);
       for (const mac of [VM1, VM1B, VM3]) expect(s.tables.acme!.table.find((m) => m.mac === mac)?.vtep, `${nve} ${mac}`).toBe(H4.vtep);
     }
-    await onlyRecordsLeft([firstReferId, referId]);
+    await onlyRecordsLeft([...referIds, referId]);
   }, 150_000);
 });

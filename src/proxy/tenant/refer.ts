@@ -58,8 +58,8 @@ export interface ReferOptions {
   leaseMs?: number;
   /** INFO and BYE's per-call order (call-order.ts): a session's transfer takes the same lease. */
   order?: CallOrder;
-  /** Test hook (NVO_TEST_REFER_HOLD): having recorded this phase, the runner waits there for ever,
-   *  so a test can kill -9 it at a known point. */
+  /** Test hook (NVO_TEST_REFER_HOLD): having recorded this phase (or transferred the first session:
+   *  `switch:first-transfer`), the runner waits there for ever, so a test can kill -9 it at a known point. */
   holdAt?: string;
 }
 
@@ -124,7 +124,9 @@ export class ReferCoordinator {
   ackHandler() {
     return async (ctx: RequestContext): Promise<FinalAnswer> => {
       const b = parseInput(ackBody, ctx.req.body, 'INFO refer-ack', ['body']);
-      const target = await this.redis.hget(this.rk.refer(b.referId), 'target');
+      const [target, source] = await this.redis.hmget(this.rk.refer(b.referId), 'target', 'source');
+      // The old hNVE acknowledges getting its sessions back in an undo (giveBack): nothing waits for that.
+      if (source === ctx.identity) return { status: 200, body: {} };
       if (target !== ctx.identity) throw new StatusError(481, `no move ${b.referId} to ${ctx.identity}`);
       await this.redis.hset(this.rk.refer(b.referId), { ackStatus: b.status, ackReason: b.reason });
       return { status: 200, body: {} };
@@ -167,16 +169,21 @@ export class ReferCoordinator {
 
   private async enter(m: Move, phase: Phase, fields: Record<string, string | number> = {}): Promise<void> {
     await this.ledger.write(m.p.referId, m.token, { phase, ...fields });
-    if (this.o.holdAt === phase) {
-      this.d.log.warn({ event: 'refer-held', referId: m.p.referId, phase }, 'REFER held by the test hook NVO_TEST_REFER_HOLD');
-      await new Promise(() => undefined);
-    }
+    await this.hold(m, phase);
+  }
+
+  /** The test hook: at a phase (having recorded it) or at `switch:first-transfer`, wait for ever. */
+  private async hold(m: Move, point: string): Promise<void> {
+    if (this.o.holdAt !== point) return;
+    this.d.log.warn({ event: 'refer-held', referId: m.p.referId, phase: point }, 'REFER held by the test hook NVO_TEST_REFER_HOLD');
+    await new Promise(() => undefined);
   }
 
   /** Steps 1-3, then the break; a failure before the break undoes the move. */
   private async forward(m: Move): Promise<Outcome> {
     const { p, cids } = m;
     const to = p.target.vtep;
+    let switched = false;
     await this.say(m, 100, 'Trying');
     try {
       await this.enter(m, 'prepare');
@@ -189,15 +196,19 @@ export class ReferCoordinator {
       await this.everywhere(p, cids, 'add');
 
       await this.enter(m, 'switch');
+      switched = true;
       await this.say(m, 183, `MACs of ${p.sessions.length} session(s) now behind ${to}`);
       // The old VTEP stays in the flood lists (as a joining one) when its MACs leave, until the break.
       for (const cid of cids) await this.d.members.flood(cid, p.source.vtep, 'add');
-      for (const s of p.sessions) await this.transfer(s.callId, p.source.nve, p.target);
+      for (const [i, s] of p.sessions.entries()) {
+        await this.transfer(s.callId, p.source.nve, p.target);
+        if (i === 0) await this.hold(m, 'switch:first-transfer');
+      }
       await this.everywhere(p, cids, 'switch');
     } catch (e) {
       if (e instanceof LeaseLost) throw e;
       const status = e instanceof StatusError ? e.status : 500;
-      return this.rollback(m, status, `${e instanceof Error ? e.message : String(e)}; ${p.source.nve} left as it was`);
+      return this.rollback(m, status, `${e instanceof Error ? e.message : String(e)}; ${p.source.nve} left as it was`, switched);
     }
     return this.breakOld(m);
   }
@@ -224,10 +235,10 @@ export class ReferCoordinator {
     return this.conclude(m, 200, 'OK');
   }
 
-  /** Everything back as before the move, then the final status. */
-  private async rollback(m: Move, status: number, reason: string): Promise<Outcome> {
-    await this.enter(m, 'undo', { finalStatus: status, finalReason: reason });
-    await this.undo(m).catch((u: unknown) => this.d.log.error({ err: String(u), referId: m.p.referId }, 'REFER undo failed'));
+  /** Everything back as before the move, then the final status. `switched`: sessions may have changed hands. */
+  private async rollback(m: Move, status: number, reason: string, switched: boolean): Promise<Outcome> {
+    await this.enter(m, 'undo', { finalStatus: status, finalReason: reason, switched: switched ? 1 : 0 });
+    await this.undo(m, switched).catch((u: unknown) => this.d.log.error({ err: String(u), referId: m.p.referId }, 'REFER undo failed'));
     return this.conclude(m, status, reason);
   }
 
@@ -246,10 +257,7 @@ export class ReferCoordinator {
 
   private async prepare(m: Move): Promise<void> {
     const { p, cids } = m;
-    const vnis = [];
-    for (const cid of cids) vnis.push({ cid, vni: p.sessions.find((s) => s.cid === cid)?.answer?.vni ?? null, mode: 'full', ...(await this.d.members.snapshot(cid)) });
-    const sessions = p.sessions.map((s) => ({ callId: s.callId, cid: s.cid, mac: s.mac, macs: s.macs ?? [], answer: { ...s.answer, vtep: p.target.vtep } }));
-    const pushed = await this.notify(p.target.nve, p.referId, { event: 'refer-prepare', referId: p.referId, from: p.source.nve, sessions, vnis });
+    const pushed = await this.notify(p.target.nve, p.referId, await this.prepareBody(p, p.source.nve, p.sessions, cids));
     if (!pushed) throw new StatusError(503, `${p.target.nve} is not registered`);
     const key = this.rk.refer(p.referId);
     await this.until(`${p.target.nve} to prepare`, async () => {
@@ -284,7 +292,7 @@ export class ReferCoordinator {
 
   /** Back to before the move. Every step is a no-op where it is so already, so a sweep may run it after
    *  a crash at any point of steps 1-3 (or of an earlier undo). */
-  private async undo(m: Move): Promise<void> {
+  private async undo(m: Move, switched: boolean): Promise<void> {
     const { p, cids } = m;
     for (const s of p.sessions) await this.transfer(s.callId, p.target.nve, p.source);
     for (const cid of cids) {
@@ -294,6 +302,31 @@ export class ReferCoordinator {
     await this.forkAll(p, 'abort').catch(() => undefined);
     await this.fan(p, cids);
     await this.notify(p.target.nve, p.referId, { event: 'refer-abort', referId: p.referId, callIds: p.sessions.map((s) => s.callId) });
+    if (switched) await this.giveBack(m);
+  }
+
+  /** The old hNVE may have re-learnt its sessions (INFO state, after a reconnect: its proxy died) while
+   *  some were the target's, and let those go. It is given them back as a target is given sessions:
+   *  refer-prepare (its sessions, the full tables), then refer-done naming it as the one they go to.
+   *  Where it still has them, this changes nothing. */
+  private async giveBack(m: Move): Promise<void> {
+    const { p, cids } = m;
+    const mine: InfoSession[] = [];
+    for (const x of p.sessions) {
+      const s = (await this.d.sessions.get(x.callId)) as InfoSession | null;
+      if (s?.nve === p.source.nve) mine.push(s);
+    }
+    if (mine.length === 0) return;
+    await this.notify(p.source.nve, p.referId, await this.prepareBody(p, p.target.nve, mine, cids.filter((cid) => mine.some((s) => s.cid === cid))));
+    await this.notify(p.source.nve, p.referId, { event: 'refer-done', referId: p.referId, from: p.target.nve, to: p.source.nve, callIds: mine.map((s) => s.callId) });
+  }
+
+  /** NOTIFY refer-prepare: the sessions an hNVE is to take (with its VTEP) and the full tables of their VNIs. */
+  private async prepareBody(p: ReferPlan, from: string, sessions: InfoSession[], cids: string[]): Promise<Record<string, unknown>> {
+    const vnis = [];
+    for (const cid of cids) vnis.push({ cid, vni: sessions.find((s) => s.cid === cid)?.answer?.vni ?? null, mode: 'full', ...(await this.d.members.snapshot(cid)) });
+    const taken = sessions.map((s) => ({ callId: s.callId, cid: s.cid, mac: s.mac, macs: s.macs ?? [], answer: { ...s.answer, vtep: from === p.source.nve ? p.target.vtep : p.source.vtep } }));
+    return { event: 'refer-prepare', referId: p.referId, from, sessions: taken, vnis };
   }
 
   /** The phase at the network proxies (aNVEs applied) and the fan-out to hNVEs (every one acknowledged). */
@@ -375,13 +408,13 @@ export class ReferCoordinator {
       }
       const m = this.move({ ...plan, referId }, r.requester, token);
       claimed.push(referId);
-      void this.drive(m, () => this.resume(m, r.phase ?? 'trying', Number(r.finalStatus ?? 500), r.finalReason ?? ''));
+      void this.drive(m, () => this.resume(m, r.phase ?? 'trying', Number(r.finalStatus ?? 500), r.finalReason ?? '', r.switched === '1'));
     }
     return claimed;
   }
 
   /** A claimed move, from the phase its dead runner recorded. */
-  private async resume(m: Move, phase: string, finalStatus: number, finalReason: string): Promise<Outcome> {
+  private async resume(m: Move, phase: string, finalStatus: number, finalReason: string, switched: boolean): Promise<Outcome> {
     const { p } = m;
     this.d.log.warn({ referId: p.referId, phase, from: p.source.nve, to: p.target.nve }, 'REFER recovered: its tenant proxy stopped');
     if (phase === 'final') return this.conclude(m, finalStatus, finalReason);
@@ -392,8 +425,8 @@ export class ReferCoordinator {
     }
     await this.say(m, 183, `${why}; undoing it`);
     // In the switch some sessions may be at the target already: the undo brings them back.
-    if (phase === 'undo') return this.rollback(m, finalStatus, finalReason);
-    return this.rollback(m, 503, `${why}; ${p.source.nve} left as it was`);
+    if (phase === 'undo') return this.rollback(m, finalStatus, finalReason, switched);
+    return this.rollback(m, 503, `${why}; ${p.source.nve} left as it was`, phase === 'switch');
   }
 
   /** Takes the admin's moves from the Redis channel; each is run by the one process that claims it. */
