@@ -95,12 +95,34 @@ describe('admin API', () => {
     const dup = await refused({ method: 'POST', url: '/tenants', headers: auth, payload: { ...tenant, cid: 'acme' } }, 409, 'cid');
     expect(dup.message).toBe("tenant 'acme' already exists");
     await refused({ method: 'POST', url: '/pods', headers: auth, payload: { id: 'pod3', tors: ['tor9'], wanGateway: 'wan1', torGateway: 'tgw1' } }, 400, 'tors[0]', /no device 'tor9'/);
-    await refused({ method: 'POST', url: '/tenants', headers: auth, payload: { ...tenant, cid: 'x', subnett: '192.0.2.0/24' } }, 400, '', /unknown field 'subnett'/);
+    await refused({ method: 'POST', url: '/tenants', headers: auth, payload: { ...tenant, cid: 'x', subnett: '192.0.2.0/24' } }, 400, 'subnett', /^unknown field$/);
     const typoDoc = { ...lab, tenants: [{ ...tenant, colour: 'red' }] };
-    await refused({ method: 'PUT', url: '/inventory', headers: auth, payload: typoDoc }, 400, 'tenants[0]', /unknown field 'colour'/);
+    await refused({ method: 'PUT', url: '/inventory', headers: auth, payload: typoDoc }, 400, 'tenants[0].colour', /^unknown field$/);
     await refused({ method: 'POST', url: '/devices', headers: auth, payload: { ...(lab.devices as object[])[0], id: 'tor9', dialect: 'cisco-ios' } }, 400, 'dialect', /unknown dialect 'cisco-ios'; one of .*nvo3-lab/);
     await refused({ method: 'PUT', url: '/tenants/acme', headers: auth, payload: { ...tenant, cid: 'other' } }, 400, 'cid', /differs from 'acme'/);
     await refused({ method: 'POST', url: '/tenants', headers: auth, payload: { ...tenant, name: 'x'.repeat(70 * 1024) } }, 413, 'body');
+  });
+
+  it('carries every issue of bad input, each naming its field (an unknown one by its own name)', async () => {
+    await call({ method: 'PUT', url: '/inventory', headers: auth, payload: lab });
+    const typo = await refused({ method: 'PUT', url: '/tenants/acme', headers: auth, payload: { name: 'Acme', subnett: '192.0.2.0/24', gateway: '192.0.2.1', colour: 'red' } }, 400);
+    expect(typo.issues).toEqual([
+      { field: 'subnett', reason: 'unknown field' },
+      { field: 'colour', reason: 'unknown field' },
+      { field: 'subnet', reason: 'is required' },
+    ]);
+    const devices = structuredClone(lab.devices) as { role: string; management?: { port: number } }[];
+    devices[0]!.role = 'spine';
+    devices[0]!.management!.port = 99999;
+    const doc = { ...lab, devices, tenants: [{ ...tenant, subnett: '192.0.2.0/24' }] };
+    const bad = await refused({ method: 'PUT', url: '/inventory', headers: auth, payload: doc }, 400);
+    expect(bad.issues).toEqual([
+      { field: 'tenants[0].subnett', reason: 'unknown field' },
+      { field: 'devices[0].role', reason: 'must be one of "tor", "wan-gw", "tor-gw"' },
+      { field: 'devices[0].management.port', reason: 'must be at most 65535' },
+    ]);
+    // The message says them all too, for a client that prints only the message.
+    expect(bad.message).toBe('invalid inventory: tenants[0].subnett: unknown field; devices[0].role: must be one of "tor", "wan-gw", "tor-gw"; devices[0].management.port: must be at most 65535');
   });
 
   it('needs the bearer token for every change (401), compared whole', async () => {

@@ -30,7 +30,8 @@ describe('tenant schema', () => {
     [{ encapsulations: ['vxlan', 'vxlan'] }, 'encapsulations', /twice/],
     [{ encapsulations: ['ipsec'] }, 'encapsulations[0]', /./],
     [{ name: 'a\u0001b' }, 'name', /control characters/],
-    [{ colour: 'red' }, '', /unknown field 'colour'/],
+    [{ colour: 'red' }, 'colour', /^unknown field$/],
+    [{ name: undefined }, 'name', /^is required$/],
   ])('rejects %j on %s', (patch, field, reason) => {
     const found = issues(tenantSchema, { ...tenant, ...patch });
     expect(found.length).toBeGreaterThan(0);

@@ -159,7 +159,7 @@ describe('InventoryStore', () => {
     await store.apply(lab);
     const typo = structuredClone(lab) as { tenants: Record<string, unknown>[] };
     typo.tenants[0]!.subnett = '192.0.2.0/24';
-    expect((await rejects(() => store.apply(typo))).message).toBe("invalid inventory: tenants[0]: unknown field 'subnett'");
+    expect((await rejects(() => store.apply(typo))).message).toBe('invalid inventory: tenants[0].subnett: unknown field');
     const dangling = structuredClone(lab) as { pods: { tors: string[] }[] };
     dangling.pods[1]!.tors = ['tor9'];
     expect((await rejects(() => store.apply(dangling))).issues).toEqual([{ field: 'pods[1].tors[0]', reason: "no device 'tor9'" }]);
