@@ -41,6 +41,20 @@ async function fails(args: string[], code: number, line: RegExp): Promise<void> 
   expect(await t.snapshot()).toBe(before);
 }
 
+/** Like `fails`, for input with several faults: every one shown, the first on the `nvo: error:` line
+ *  and one indented line for each further one, in `lines`' order. */
+async function failsAll(args: string[], code: number, lines: RegExp[]): Promise<void> {
+  const before = await t.snapshot();
+  const r = await nvo(args);
+  expect(r.code, r.stderr).toBe(code);
+  const got = r.stderr.trimEnd().split('\n');
+  expect(got, r.stderr).toHaveLength(lines.length);
+  expect(got[0]).toMatch(/^nvo: error: /);
+  got.slice(1).forEach((l) => expect(l).toMatch(/^ {2}\S/));
+  lines.forEach((re, i) => expect(got[i]).toMatch(re));
+  expect(await t.snapshot()).toBe(before);
+}
+
 describe('nvo CLI', () => {
   it('masks device passwords (show, list, add --json, export) unless --show-secrets; a mask applied back keeps the stored password', async () => {
     const PW = 'S3cret-pw_0';
@@ -134,10 +148,41 @@ describe('nvo CLI', () => {
     const typo = readFileSync(LAB, 'utf8').replace('    subnet: 198.51.100.0/24', '    subnett: 198.51.100.0/24');
     const line = typo.split('\n').findIndex((l) => l.includes('subnett')) + 1;
     const typoFile = file('typo.yaml', typo);
-    await fails(['apply', '-f', typoFile], 2, new RegExp(`^nvo: error: ${typoFile}:${line}: invalid inventory: tenants\\[1\\]: unknown field 'subnett'`));
+    // The typo also leaves `subnet` missing: both are said, the typo (the cause) first.
+    await failsAll(['apply', '-f', typoFile], 2, [new RegExp(`^nvo: error: ${typoFile}:${line}: invalid inventory: tenants\\[1\\]\\.subnett: unknown field$`), /^ {2}tenants\[1\]\.subnet: is required$/]);
     await fails(['apply', '-f', file('broken.json', '{"tenants": [}')], 2, /broken\.json:1: not valid YAML or JSON/);
-    await fails(['tenant', 'add', '-f', file('t.yaml', 'cid: t1\nname: T\nsubnet: 192.0.2.0/24\ngateway: 192.0.2.1\nmcast: true\n')], 2, /t\.yaml:5: invalid tenant: unknown field 'mcast'/);
+    await fails(['tenant', 'add', '-f', file('t.yaml', 'cid: t1\nname: T\nsubnet: 192.0.2.0/24\ngateway: 192.0.2.1\nmcast: true\n')], 2, /t\.yaml:5: invalid tenant: mcast: unknown field$/m);
     await fails(['tenant', 'frobnicate'], 2, /unknown command 'frobnicate'/);
+  });
+
+  it('shows every issue of bad input, not just the first: one indented line for each after the first', async () => {
+    await nvo(['apply', '-f', LAB]);
+    // Three faults in one document: a typo (which leaves `subnet` missing), a port out of range.
+    const doc = readFileSync(LAB, 'utf8').replace('    subnet: 198.51.100.0/24', '    subnett: 198.51.100.0/24').replace('port: 18301', 'port: 99999');
+    expect(doc).toMatch(/port: 99999/);
+    await failsAll(['apply', '-f', file('bad.yaml', doc)], 2, [
+      /^nvo: error: \S*bad\.yaml:\d+: invalid inventory: tenants\[1\]\.subnett: unknown field$/,
+      /^ {2}tenants\[1\]\.subnet: is required$/,
+      /^ {2}devices\[\d+\]\.management\.port: must be at most 65535$/,
+    ]);
+    // An enum names all its values (not "(and 1 more)", which read like a fourth role).
+    await failsAll(['device', 'add', 'tor9', '--role', 'spine', '--driver', 'netconf', '--dialect', 'openconfig', '--vtep', '203.0.113.99', '--host', '127.0.0.1', '--vlans', '100-5000'], 2, [
+      /^nvo: error: invalid device: role: must be one of "tor", "wan-gw", "tor-gw"$/,
+      /^ {2}management\.username: is required$/,
+      /^ {2}vlanRanges\[0\]: .*5000 is outside 1\.\.4094$/,
+    ]);
+  });
+
+  it('names agent options by their flags, and says "cannot read" for a missing --config (exit 2)', async () => {
+    await failsAll(['agent'], 2, [/^nvo: error: invalid agent options: --nve: is required$/, /^ {2}--proxy: is required$/, /^ {2}--secret-file: is required$/]);
+    await failsAll(['agent', '--nve', 'h1', '--proxy', 'ws://127.0.0.1:9', '--secret-file', LAB, '--vtep', '192.0.2.1'], 2, [/^nvo: error: invalid agent options: --data-plane: is required with --vtep: give --data-plane linux$/]);
+    await fails(['agent', '--nve', 'h1', '--proxy', 'ws://127.0.0.1:9', '--secret-file', LAB, '--data-plane', 'dpdk'], 2, /^nvo: error: invalid agent options: --data-plane: must be recorder or linux$/m);
+    const missing = join(dir, 'nonexistent.yaml');
+    for (const cmd of ['agent', 'gateway-agent']) await fails([cmd, '--config', missing], 2, new RegExp(`^nvo: error: config: cannot read ${missing}: ENOENT$`, 'm'));
+    await fails(['apply', '-f', missing], 2, /cannot read/);
+    // A field the file should have given is named as in the file.
+    const cfg = file('agent.yaml', 'proxies: [ws://127.0.0.1:9]\nsecret: 0123456789abcdef\n');
+    await fails(['agent', '--config', cfg], 2, new RegExp(`^nvo: error: invalid agent config ${cfg}: nve: is required$`, 'm'));
   });
 
   it('says at once when Redis cannot be reached (exit 1)', async () => {

@@ -5,8 +5,8 @@ import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { ip } from '../../model/fields.ts';
-import { parseInput } from '../../model/validate.ts';
-import { invalid } from '../../errors.ts';
+import { invalidInput, issuesOf } from '../../model/validate.ts';
+import { invalid, type FieldIssue } from '../../errors.ts';
 
 // RFC 7622 §3: localpart@domainpart[/resourcepart]; the agent needs a localpart (its own account).
 const jid = z.string().regex(/^[^\s@/"&'<>:]+@[^\s@/]+(\/\S+)?$/, 'must be a JID (user@domain, optionally /resource)');
@@ -36,7 +36,37 @@ export const gatewayAgentConfigSchema = z
       ], { error: 'must be recorder or linux' })
       .default({ kind: 'recorder' }),
   })
-  .refine((c) => (c.password === undefined) !== (c.passwordFile === undefined), { message: 'give exactly one of password and passwordFile (--password-file)', path: ['passwordFile'] });
+  // `when`: checked even when other fields are wrong too, so every issue is reported in one run.
+  .refine((c) => (c.password === undefined) !== (c.passwordFile === undefined), { message: 'give exactly one of password and passwordFile (--password-file)', path: ['passwordFile'], when: () => true });
+
+// `nvo gateway-agent`'s flags by the field they set. A field is named by its flag when a flag set it,
+// or when there is no file (flags are then the only way to give it).
+const FLAGS: Record<string, string> = {
+  jid: '--jid',
+  passwordFile: '--password-file',
+  service: '--service',
+  controller: '--controller',
+  'dataPlane.kind': '--data-plane',
+  'dataPlane.vtep': '--vtep',
+  'dataPlane.netns': '--netns',
+  'dataPlane.underlay': '--underlay',
+  'dataPlane.trunk': '--trunk',
+  'dataPlane.dstPort': '--dst-port',
+};
+
+function withFlags(issues: FieldIssue[], file: string | undefined, overrides: Record<string, unknown>, merged: Record<string, unknown>): FieldIssue[] {
+  const fromFlags = (overrides.dataPlane ?? {}) as Record<string, unknown>;
+  const dp = merged.dataPlane as Record<string, unknown> | undefined;
+  const kindless = dp && typeof dp === 'object' && dp.kind === undefined ? Object.keys(fromFlags).map((k) => FLAGS[`dataPlane.${k}`] ?? k) : [];
+  return issues.map((i) => {
+    if (i.field === 'dataPlane.kind' && kindless.length) return { field: '--data-plane', reason: `is required with ${kindless.join(', ')}: give --data-plane linux` };
+    const [top, sub] = i.field.split('.');
+    const given = top === 'dataPlane' ? fromFlags[sub ?? 'kind'] : overrides[top!];
+    const flag = FLAGS[i.field];
+    if (i.field === 'passwordFile' && !file && merged.password === undefined && merged.passwordFile === undefined) return { field: '--password-file', reason: 'is required' };
+    return flag && (given !== undefined || !file) ? { ...i, field: flag } : i;
+  });
+}
 
 export type GatewayAgentConfig = z.output<typeof gatewayAgentConfigSchema>;
 
@@ -60,7 +90,9 @@ export function loadGatewayAgentConfig(file: string | undefined, overrides: Reco
   const fromFile = doc.dataPlane as Record<string, unknown> | undefined;
   const fromFlags = overrides.dataPlane as Record<string, unknown> | undefined;
   if (fromFlags && fromFile && typeof fromFile === 'object' && (fromFlags.kind === undefined || fromFlags.kind === fromFile.kind)) merged.dataPlane = { ...fromFile, ...fromFlags };
-  const c = parseInput(gatewayAgentConfigSchema, merged, file ? `gateway agent config ${file}` : 'gateway agent options');
+  const r = gatewayAgentConfigSchema.safeParse(merged);
+  if (!r.success) throw invalidInput(file ? `gateway agent config ${file}` : 'gateway agent options', withFlags(issuesOf(r.error), file, overrides, merged));
+  const c = r.data;
   return { ...c, passwordValue: c.password ?? readPassword(resolve(file && overrides.passwordFile === undefined ? dirname(file) : '.', c.passwordFile!)) };
 }
 

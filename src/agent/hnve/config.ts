@@ -25,13 +25,14 @@ export const agentConfigSchema = z
       .discriminatedUnion('kind', [
         z.strictObject({ kind: z.literal('recorder') }),
         z.strictObject({ kind: z.literal('linux'), vtep: ip.optional(), netns: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), underlay: ifName.optional(), dstPort: z.number().int().min(1).max(65535).optional() }),
-      ])
+      ], { error: 'must be recorder or linux' })
       .default({ kind: 'recorder' }),
     /** A UNIX socket for local control (`nvo agent ctl`): INVITE, INFO, BYE, REFER and state on a running agent. */
     control: z.string().min(1).max(107, 'at most 107 characters (the limit of a UNIX socket path)').optional(),
     vms: z.array(z.strictObject({ mac, cid: id, ip: ip.optional(), port: ifName.optional(), invite: z.boolean().default(true) })).default([]),
   })
-  .refine((c) => (c.secret === undefined) !== (c.secretFile === undefined), { message: 'give exactly one of secret and secretFile', path: ['secret'] });
+  // `when`: checked even when other fields are wrong too, so every issue is reported in one run.
+  .refine((c) => (c.secret === undefined) !== (c.secretFile === undefined), { message: 'give exactly one of secret and secretFile', path: ['secret'], when: () => true });
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;
 
@@ -39,6 +40,8 @@ export type AgentConfig = z.output<typeof agentConfigSchema>;
 const FLAGS: Record<string, string> = {
   nve: '--nve',
   secretFile: '--secret-file',
+  // The rule "exactly one of secret and secretFile" sits on `secret`; from flags only --secret-file gives one.
+  secret: '--secret-file',
   proxies: '--proxy',
   'dataPlane.kind': '--data-plane',
   'dataPlane.vtep': '--vtep',
@@ -47,18 +50,32 @@ const FLAGS: Record<string, string> = {
   control: '--control',
 };
 
-function flagOf(path: readonly PropertyKey[], overrides: Record<string, unknown>): string | undefined {
+// A field is named by its flag when a flag set it, or when there is no file (flags are then the only
+// way to give it): `--nve: is required`, not `nve: is required`, to someone who never saw a `nve` key.
+function flagOf(path: readonly PropertyKey[], overrides: Record<string, unknown>, file: string | undefined): string | undefined {
   const field = formatPath(path.filter((p) => typeof p !== 'number'));
   const top = String(path[0]);
   const given = top === 'dataPlane' ? (overrides.dataPlane as Record<string, unknown> | undefined)?.[String(path[1])] : overrides[top];
-  return given === undefined ? undefined : FLAGS[field];
+  return given === undefined && file ? undefined : FLAGS[field];
+}
+
+/** Linux data-plane flags given without a kind from --data-plane or the file: what the reason names. */
+function kindlessFlags(merged: Record<string, unknown>, overrides: Record<string, unknown>): string[] {
+  const dp = merged.dataPlane as Record<string, unknown> | undefined;
+  if (!dp || typeof dp !== 'object' || dp.kind !== undefined) return [];
+  return Object.keys((overrides.dataPlane as Record<string, unknown> | undefined) ?? {}).map((k) => FLAGS[`dataPlane.${k}`] ?? k);
 }
 
 /** Reads and checks the file; `overrides` (from flags) win over its fields. */
 export function loadAgentConfig(file: string | undefined, overrides: Record<string, unknown> = {}): AgentConfig & { secretValue: string } {
   let doc: Record<string, unknown> = {};
   if (file) {
-    const text = readFileSync(file, 'utf8');
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw invalid('config', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
     const parsed = parse(text) as unknown;
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid('config', `${file} is not a YAML mapping`);
     doc = parsed as Record<string, unknown>;
@@ -69,8 +86,14 @@ export function loadAgentConfig(file: string | undefined, overrides: Record<stri
   if (overrides.dataPlane !== undefined && doc.dataPlane && typeof doc.dataPlane === 'object') merged.dataPlane = { ...(doc.dataPlane as object), ...(overrides.dataPlane as object) };
   const r = agentConfigSchema.safeParse(merged);
   if (!r.success) {
-    const flags = new Map(r.error.issues.map((i) => [formatPath(i.path), flagOf(i.path, overrides)]));
-    const issues = issuesOf(r.error).map((i) => ({ ...i, field: flags.get(i.field) ?? i.field }));
+    const flags = new Map(r.error.issues.map((i) => [formatPath(i.path), flagOf(i.path, overrides, file)]));
+    const kindless = kindlessFlags(merged, overrides);
+    const issues = issuesOf(r.error).map((i) => {
+      const field = flags.get(i.field) ?? i.field;
+      if (i.field === 'dataPlane.kind' && kindless.length) return { field: '--data-plane', reason: `is required with ${kindless.join(', ')}: give --data-plane linux` };
+      if (i.field === 'secret' && !file && merged.secretFile === undefined) return { field, reason: 'is required' };
+      return { ...i, field };
+    });
     throw invalidInput(file ? `agent config ${file}` : 'agent options', issues);
   }
   const c = r.data;
