@@ -40,6 +40,9 @@ const get = async (query: string) => {
 
 describe('the MAC view, chosen by VNI or by tenant', () => {
   it('--tenant gives the tenant\'s VNI, the same as --vni, in the CLI and the API', async () => {
+    // The devices may still be applying after the INVITE's answer: wait until they have, or the view
+    // moves under us between the reads.
+    await expect.poll(async () => (await macView(views, 5001))?.members.filter((m) => m.kind === 'aNVE' && m.appliedRevision !== m.desiredRevision).length, { timeout: 15_000 }).toBe(0);
     const want = JSON.parse(JSON.stringify(await macView(views, 5001))) as Record<string, unknown>;
     expect(want).toMatchObject({ vni: 5001, cid: 'acme' });
     expect((want.table as unknown[]).length).toBe(1);
