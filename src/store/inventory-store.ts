@@ -29,6 +29,7 @@ import { formatPath, invalidInput, parseInput } from '../model/validate.ts';
 import { keys, type Keys } from './keys.ts';
 import { connectRedis, keyPrefix } from './redis.ts';
 import { TxRunner, type Tx } from './redis-tx.ts';
+import { otherOwner, vtepKey, vtepOwners, vtepTaken } from './vtep-owners.ts';
 
 export type ChangeAction = 'created' | 'replaced' | 'deleted';
 export interface Change {
@@ -205,6 +206,7 @@ export class InventoryStore {
         changes.push({ kind: 'settings', id: 'settings', action: rawSettings ? 'replaced' : 'created' });
         writes.push((m) => m.set(this.k.settings, canon(settings)));
       }
+      await this.checkDocumentVteps(tx, doc.devices);
       for (const kind of INVENTORY_KINDS) {
         const hash = this.k.inventory(kind);
         const stored = await tx.conn.hgetall(hash);
@@ -267,6 +269,11 @@ export class InventoryStore {
   }
 
   private async checkWrite<K extends InventoryKind>(tx: Tx, kind: K, entity: EntityOf[K], previous: EntityOf[K] | null): Promise<void> {
+    if (kind === 'device') {
+      const device = entity as Device;
+      const other = otherOwner(await vtepOwners(tx, this.k), device.vtep, { kind: 'device', id: device.id });
+      if (other) throw vtepTaken(device.vtep, other);
+    }
     if (kind === 'pod') {
       const pod = entity as Pod;
       const inv = await this.view(tx, ['devices', 'pods']);
@@ -288,6 +295,18 @@ export class InventoryStore {
       if (pods.length) {
         throw conflictOn('role', `device '${device.id}' is listed by pod '${pods[0]!.id}'; its role cannot change from ${(previous as Device).role} to ${device.role}`, { pods: pods.map((p) => p.id) });
       }
+    }
+  }
+
+  /** The document's devices replace the stored ones: their VTEPs must differ from each other's and
+   *  from every hNVE's (hNVEs are not part of the document). */
+  private async checkDocumentVteps(tx: Tx, devices: readonly Device[]): Promise<void> {
+    const owners = new Map([...(await vtepOwners(tx, this.k))].filter(([, o]) => o.kind === 'hNVE'));
+    for (const [i, d] of devices.entries()) {
+      const field = `${KIND_INFO.device.section}[${i}].vtep`;
+      const other = owners.get(vtepKey(d.vtep));
+      if (other) throw vtepTaken(d.vtep, other, field);
+      owners.set(vtepKey(d.vtep), { kind: 'device', id: d.id });
     }
   }
 

@@ -6,17 +6,25 @@ import { hnveSchema, type Hnve } from '../model/hnve.ts';
 import type { Pod } from '../model/pod.ts';
 import { invalidInput, parseInput } from '../model/validate.ts';
 import type { Keys } from './keys.ts';
+import { TxRunner } from './redis-tx.ts';
+import { otherOwner, vtepOwners, vtepTaken } from './vtep-owners.ts';
 
 export interface PodReader {
   getPod(id: string): Promise<Pod | null>;
 }
 
 export class NveStore {
+  // No idle connections kept: callers make NveStores freely and never close them, and a put is an
+  // admin's rare write, so each transaction opens its own connection and ends it.
+  private readonly tx: TxRunner;
+
   constructor(
     private readonly redis: Redis,
     private readonly k: Keys,
     private readonly pods: PodReader,
-  ) {}
+  ) {
+    this.tx = new TxRunner(redis, 0);
+  }
 
   async get(id: string): Promise<Hnve | null> {
     const raw = await this.redis.hget(this.k.hnves, id);
@@ -40,17 +48,19 @@ export class NveStore {
     return (await this.get(id))?.secret ?? null;
   }
 
-  /** Adds or, with `replace`, updates an hNVE. The pod must exist. */
+  /** Adds or, with `replace`, updates an hNVE. The pod must exist; its VTEP must be no other NVE's. */
   async put(input: unknown, opts: { replace?: boolean } = {}): Promise<Hnve> {
     const h = parseInput(hnveSchema, input, 'hNVE');
     if (!(await this.pods.getPod(h.pod))) throw invalidInput('hNVE', [{ field: 'pod', reason: `no pod '${h.pod}'` }]);
-    if (opts.replace) {
-      if (!(await this.redis.hexists(this.k.hnves, h.id))) throw notFound('hNVE', h.id);
-      await this.redis.hset(this.k.hnves, h.id, JSON.stringify(h));
-    } else if (!(await this.redis.hsetnx(this.k.hnves, h.id, JSON.stringify(h)))) {
-      throw conflict(`hNVE '${h.id}' already exists`, { kind: 'hnve', id: h.id });
-    }
-    return h;
+    return this.tx.run(async (tx) => {
+      const owners = await vtepOwners(tx, this.k);
+      const exists = (await tx.conn.hexists(this.k.hnves, h.id)) === 1;
+      if (opts.replace && !exists) throw notFound('hNVE', h.id);
+      if (!opts.replace && exists) throw conflict(`hNVE '${h.id}' already exists`, { kind: 'hnve', id: h.id });
+      const other = otherOwner(owners, h.vtep, { kind: 'hNVE', id: h.id });
+      if (other) throw vtepTaken(h.vtep, other);
+      return { result: h, write: (m) => m.hset(this.k.hnves, h.id, JSON.stringify(h)) };
+    });
   }
 
   /** Removes an hNVE that has no sessions left. */

@@ -31,7 +31,10 @@ async function rejects(fn: () => Promise<unknown>): Promise<NvoError> {
 }
 
 const tenant = { cid: 'acme', name: 'Acme', subnet: '192.0.2.0/24', gateway: '192.0.2.1' };
-const dev = (id: string, role: string) => ({ id, role, driver: 'xmpp', jid: `${id}@nvo3.test`, vtep: '203.0.113.9' });
+// Each device id its own VTEP, the same every time (a VTEP belongs to one NVE).
+const vteps = new Map<string, string>();
+const vtepOf = (id: string) => vteps.get(id) ?? vteps.set(id, `203.0.113.${100 + vteps.size}`).get(id)!;
+const dev = (id: string, role: string) => ({ id, role, driver: 'xmpp', jid: `${id}@nvo3.test`, vtep: vtepOf(id) });
 const pod = { id: 'p1', tors: ['t1'], wanGateway: 'w1', torGateway: 'g1' };
 const mapping = (cid: string, vni?: number) => ({ cid, ...(vni ? { vni } : {}), vrf: { name: cid, rd: '65000:1', importTargets: ['65000:1'], exportTargets: ['65000:1'] } });
 

@@ -24,9 +24,10 @@ export interface Fleet extends SeededFleet {
 
 /** Documentation addresses only (RFC 5737), none of the harness's. */
 function vtepOf(i: number): string {
-  if (i <= 250) return `198.51.100.${i}`;
-  const x = i - 250;
-  return `192.0.2.${x >= 201 ? x + 3 : x}`; // .201-.203 are h1-h3
+  // A VTEP belongs to one NVE (the store refuses a second): 198.51.100.203 is h3, 192.0.2.201-.202 h1-h2.
+  if (i <= 253) return `198.51.100.${i >= 203 ? i + 1 : i}`;
+  const x = i - 253;
+  return `192.0.2.${x >= 201 ? x + 3 : x}`;
 }
 
 const plane = () => new RecorderDataPlane(undefined, { references: true });
