@@ -6,7 +6,8 @@ import { asNvoError } from '../store/redis-errors.ts';
 /** Fastify's own 4xx (body too large, bad content type) keep their status; the envelope is ours. */
 function fromFastify(err: FastifyError): { status: number; error: NvoError } | null {
   if (!err.code?.startsWith('FST_') || !err.statusCode || err.statusCode >= 500) return null;
-  const reason = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'is larger than the server accepts' : err.message;
+  const reason =
+    err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'is larger than the server accepts' : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'must be JSON (content-type: application/json)' : err.message;
   return { status: err.statusCode, error: new NvoError('invalid-input', `request body ${reason}`, [{ field: 'body', reason }]) };
 }
 

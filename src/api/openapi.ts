@@ -17,6 +17,8 @@ export interface RouteDoc {
   query?: Record<string, string>;
   /** Error statuses this route can answer besides 400/500. */
   errors?: number[];
+  /** Served but not part of nvo's API (Bull Board's own JSON routes behind the /queues dashboard). */
+  hide?: boolean;
 }
 
 declare module 'fastify' {
@@ -37,32 +39,36 @@ export const errorSchema = z.object({
 interface CollectedRoute {
   method: string;
   url: string;
-  doc: RouteDoc | undefined;
+  /** The route's options as fastify passes them to every onRoute hook: read when the document is
+   *  built, so a plugin's own onRoute hook (registered after this one) can still mark its routes. */
+  options: { config?: { openapi?: RouteDoc } };
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const ERROR_WORDS: Record<number, string> = { 400: 'bad input', 401: 'missing or wrong bearer token', 404: 'not found', 409: 'conflict', 413: 'body too large', 503: 'Redis unavailable' };
+const ERROR_WORDS: Record<number, string> = { 400: 'bad input', 401: 'missing or wrong bearer token', 404: 'not found', 409: 'conflict', 413: 'body too large', 415: 'body is not application/json', 503: 'Redis unavailable' };
 
 export class RouteCatalog {
   readonly routes: CollectedRoute[] = [];
 
-  /** Call before any route is registered. */
+  /** Call before any route is registered. Routes without `config.openapi` are listed with a summary
+   *  made of method and path; routes with `hide` are left out. */
   collect(app: FastifyInstance): void {
     app.addHook('onRoute', (r) => {
       const methods = Array.isArray(r.method) ? r.method : [r.method];
-      for (const method of methods) if (method !== 'HEAD') this.routes.push({ method, url: r.url, doc: r.config?.openapi });
+      for (const method of methods) if (method !== 'HEAD') this.routes.push({ method, url: r.url, options: r });
     });
   }
 
   document(info: { title: string; version: string }): Record<string, unknown> {
     const paths: Record<string, Record<string, unknown>> = {};
     for (const r of [...this.routes].sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0))) {
+      const doc = r.options.config?.openapi;
+      if (doc?.hide) continue;
       const path = r.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
       const params = [...r.url.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
-      const doc = r.doc;
       const status = String(doc?.status ?? 200);
       const writes = !SAFE_METHODS.has(r.method);
-      const errors = new Set([...(writes ? [400, 401, 413] : []), ...(params.length ? [404] : []), ...(doc?.errors ?? []), 503]);
+      const errors = new Set([...(writes ? [400, 401, 413, 415] : []), ...(params.length ? [404] : []), ...(doc?.errors ?? []), 503]);
       const responses: Record<string, unknown> = {
         [status]: doc?.response ? { description: 'OK', content: { 'application/json': { schema: jsonSchema(doc.response, 'output') } } } : { description: 'OK' },
       };

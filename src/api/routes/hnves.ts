@@ -14,11 +14,11 @@ export function hnveRoutes(nves: NveStore) {
       items: (await nves.list()).map(publicView),
     }));
     app.get('/hnves/:id', { config: { openapi: { summary: 'show one hNVE (never its secret)', tag, response: view } } }, async (req) => publicView(await nves.show((req.params as { id: string }).id)));
-    app.post('/hnves', { config: { openapi: { summary: 'provision an hNVE with its secret (16-256 characters)', tag, body: hnveSchema, response: view, status: 201, errors: [409] } } }, async (req, reply) => {
+    app.post('/hnves', { config: { openapi: { summary: 'provision an hNVE with its secret (16-256 characters); 409 for an id or VTEP in use', tag, body: hnveSchema, response: view, status: 201, errors: [409] } } }, async (req, reply) => {
       const h = publicView(await nves.put(req.body));
       return reply.status(201).header('location', `/hnves/${encodeURIComponent(h.id)}`).send(h);
     });
-    app.put('/hnves/:id', { config: { openapi: { summary: 'replace an hNVE (the id in the body may be left out)', tag, body: hnveSchema, response: view } } }, async (req) => {
+    app.put('/hnves/:id', { config: { openapi: { summary: 'replace an hNVE (the id in the body may be left out); 409 for a VTEP in use', tag, body: hnveSchema, response: view, errors: [409] } } }, async (req) => {
       const id = (req.params as { id: string }).id;
       const body = req.body && typeof req.body === 'object' ? { ...(req.body as object), id } : req.body;
       return publicView(await nves.put(body, { replace: true }));

@@ -22,6 +22,12 @@ export function queuesRoutes(queues: Queue[]) {
         const err = new NvoError('unauthorized', `${QUEUES_PATH} is for admin-token holders: send Authorization: Bearer <NVO_ADMIN_TOKEN>`);
         return reply.code(err.status).send(err.toJSON());
       });
+      // Bull Board's ~40 JSON routes (…/obliterate, …/retry) serve its page, not nvo's clients: kept
+      // out of /openapi.json, except the page itself.
+      scoped.addHook('onRoute', (r) => {
+        const page = r.url === QUEUES_PATH || r.url === `${QUEUES_PATH}/`;
+        r.config = { ...r.config, openapi: { summary: 'the queue dashboard (Bull Board, HTML; admin token)', tag: 'queues', hide: !page || r.url.endsWith('/') } };
+      });
       await scoped.register(board.registerPlugin(), { prefix: QUEUES_PATH });
     });
   };

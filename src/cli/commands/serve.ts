@@ -23,35 +23,25 @@ export function registerServe(program: Command, ctx: CliContext): void {
       const { host, port } = parseListen(opts.listen);
       const { buildAdminApp } = await import('../../api/server.ts');
       const store = await ctx.store();
-      // The queue dashboard and metrics of the device pipeline (issue 6).
-      const { openSyncQueue } = await import('../../pipeline/sync-queue.ts');
-      const { bullConnection } = await import('../../pipeline/pipeline.ts');
-      const { watchQueue } = await import('../../pipeline/metrics.ts');
-      const { queuesRoutes } = await import('../../api/routes/queues.ts');
-      const { metricsRoutes } = await import('../../api/routes/metrics.ts');
-      // The overview (tenant and network proxy views) and hNVE provisioning (issue 9).
-      const { overviewRoutes } = await import('../../api/routes/overview.ts');
-      const { hnveRoutes } = await import('../../api/routes/hnves.ts');
-      const { ViewSources } = await import('../../proxy/views/sources.ts');
-      const views = new ViewSources(store.redis, store.k, store);
-      const syncQueue = openSyncQueue(bullConnection(store.redis), store.k);
-      watchQueue(syncQueue);
+      // The queue dashboard and metrics of the device pipeline, the overview and hNVE provisioning.
+      const { servedRoutes } = await import('../../api/served-routes.ts');
+      const served = await servedRoutes(store);
       // The queue's connections would keep a refused start alive: close it on any failure.
       const app = await buildAdminApp({
         store,
         token: process.env.NVO_ADMIN_TOKEN,
         insecureNoAuth: opts.insecureNoAuth,
         logger: { level: process.env.NVO_LOG_LEVEL || 'info' },
-        extraRoutes: [queuesRoutes([syncQueue]), metricsRoutes(), overviewRoutes(views), hnveRoutes(views.nves)],
+        extraRoutes: served.plugins,
       }).catch(async (e: unknown) => {
-        await syncQueue.close();
+        await served.close();
         throw e;
       });
       await store.redis.ping();
       const address = await app.listen({ host, port });
       process.stderr.write(`nvo: admin API on ${address} (OpenAPI at ${address}/openapi.json)${process.env.NVO_ADMIN_TOKEN ? '' : ' WITHOUT AUTH'}\n`);
       await new Promise<void>((resolve) => {
-        const stop = () => void app.close().then(() => syncQueue.close()).then(resolve, resolve);
+        const stop = () => void app.close().then(() => served.close()).then(resolve, resolve);
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
