@@ -25,6 +25,7 @@ import { REDACTED, hasRedactedSecret, restoreDeviceSecrets } from '../model/devi
 import type { Pod } from '../model/pod.ts';
 import { defaultSettings, settingsSchema, type Settings } from '../model/settings.ts';
 import type { Tenant } from '../model/tenant.ts';
+import { naturalCompare } from '../model/natural-order.ts';
 import { formatPath, invalidInput, parseInput } from '../model/validate.ts';
 import { keys, type Keys } from './keys.ts';
 import { connectRedis, keyPrefix } from './redis.ts';
@@ -106,7 +107,7 @@ export class InventoryStore {
   async list<K extends InventoryKind>(kind: K): Promise<EntityOf[K][]> {
     const all = await this.redis.hgetall(this.k.inventory(kind));
     return Object.keys(all)
-      .sort()
+      .sort(naturalCompare)
       .map((id) => decode(kind, all[id]!));
   }
 

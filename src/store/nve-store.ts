@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { conflict, notFound } from '../errors.ts';
 import { hnveSchema, type Hnve } from '../model/hnve.ts';
 import type { Pod } from '../model/pod.ts';
+import { naturalCompare } from '../model/natural-order.ts';
 import { invalidInput, parseInput } from '../model/validate.ts';
 import type { Keys } from './keys.ts';
 import { TxRunner } from './redis-tx.ts';
@@ -40,7 +41,7 @@ export class NveStore {
   async list(): Promise<Hnve[]> {
     const all = await this.redis.hgetall(this.k.hnves);
     return Object.keys(all)
-      .sort()
+      .sort(naturalCompare)
       .map((id) => JSON.parse(all[id]!) as Hnve);
   }
 

@@ -185,6 +185,28 @@ describe('nvo CLI', () => {
     await fails(['agent', '--config', cfg], 2, new RegExp(`^nvo: error: invalid agent config ${cfg}: nve: is required$`, 'm'));
   });
 
+  it('lists ids in the order people count them: tor2 before tor10 (device list, as a table and as JSON)', async () => {
+    for (const n of [10, 2, 1]) {
+      const r = await nvo(['device', 'add', `tor${n}`, '--role', 'tor', '--driver', 'xmpp', '--jid', `tor${n}@nvo3.test`, '--vtep', `203.0.113.${100 + n}`]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const ids = (await nvo(['device', 'list'])).stdout.trim().split('\n').slice(1).map((l) => l.split(/\s+/)[0]);
+    expect(ids).toEqual(['tor1', 'tor2', 'tor10']);
+    expect((JSON.parse((await nvo(['device', 'list', '--json'])).stdout) as { id: string }[]).map((d) => d.id)).toEqual(['tor1', 'tor2', 'tor10']);
+  });
+
+  it('refuses a second hNVE on a VTEP in use: exit 1 naming who has it, nothing stored', async () => {
+    await nvo(['apply', '-f', LAB]);
+    const secret = file('secret', 'secret-of-an-hnve-0123\n');
+    const add = (id: string, vtep: string) => ['nve', 'add', id, '--pod', 'pod1', '--vtep', vtep, '--secret-file', secret];
+    const ok = await nvo(add('h1', '192.0.2.201'));
+    expect(ok.code, ok.stderr).toBe(0);
+    await fails(add('h2', '192.0.2.201'), 1, /^nvo: error: VTEP 192\.0\.2\.201 is already used by hNVE 'h1'$/m);
+    await fails(add('h2', '203.0.113.11'), 1, /^nvo: error: VTEP 203\.0\.113\.11 is already used by device 'tor1'$/m);
+    const doc = readFileSync(LAB, 'utf8').replace('vtep: 203.0.113.12', 'vtep: 192.0.2.201');
+    await fails(['apply', '-f', file('dup-vtep.yaml', doc)], 1, /^nvo: error: VTEP 192\.0\.2\.201 is already used by hNVE 'h1'$/m);
+  });
+
   it('says at once when Redis cannot be reached (exit 1)', async () => {
     const r = await nvo(['tenant', 'list'], { REDIS_URL: 'redis://127.0.0.1:1' });
     expect(r.code).toBe(1);
