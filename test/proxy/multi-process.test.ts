@@ -138,7 +138,8 @@ describe('two tenant-proxy processes on one Redis', () => {
     const file = procs.config('bad', { id: 'tp1', listen: { port: 70000 }, networkProxies: [{ id: 'np1', url: 'http://127.0.0.1:1', secret: NP_SECRET }] });
     const r = await procs.run(['tenant-proxy', '--config', file]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/bad\.json:\d+: invalid tenant proxy configuration: listen\.port: at most 65535 \(and 1 more\)/);
+    expect(r.stderr).toMatch(/bad\.json:\d+: invalid tenant proxy configuration: listen\.port: at most 65535$/m);
+    expect(r.stderr).toMatch(/^  networkProxies\[0\]\.url: must be a ws:\/\/ or wss:\/\/ URL/m);
     expect(r.stdout).toBe('');
     const missingSecret = procs.config('nosecret', { id: 'np2', listen: { port: 0 }, secretFile: 'absent.secret', devices: ['tor1'] });
     const r2 = await procs.run(['network-proxy', '--config', missingSecret, '--check']);
