@@ -1,7 +1,8 @@
 // The inventory in Redis: one hash per kind (id → canonical JSON) and the settings in a key of
 // their own. Every write validates the input, then checks the references and what is in use
 // inside one optimistic transaction, so two processes can never leave a pod pointing at a deleted
-// device, and an error leaves Redis exactly as it was.
+// device, and an error leaves Redis exactly as it was. A device write also keeps the VTEP index
+// (vtep-owners.ts) in the same MULTI.
 import type { ChainableCommander, Redis } from 'ioredis';
 import { NvoError, conflict, notFound, type FieldIssue } from '../errors.ts';
 import { stableJson } from '../model/device-config.ts';
@@ -30,7 +31,7 @@ import { formatPath, invalidInput, parseInput } from '../model/validate.ts';
 import { keys, type Keys } from './keys.ts';
 import { connectRedis, keyPrefix } from './redis.ts';
 import { TxRunner, type Tx } from './redis-tx.ts';
-import { otherOwner, vtepKey, vtepOwners, vtepTaken } from './vtep-owners.ts';
+import { claimDocumentVteps, claimVtep, releaseVtep } from './vtep-owners.ts';
 
 export type ChangeAction = 'created' | 'replaced' | 'deleted';
 export interface Change {
@@ -143,8 +144,8 @@ export class InventoryStore {
       await tx.watch(hash);
       if (await tx.conn.hexists(hash, id)) throw conflictOn(info.idField, `${info.what} '${id}' already exists`, { kind, id });
       if (kind === 'device' && hasRedactedSecret(entity as Device)) throw maskWithoutSecret('management.password');
-      await this.checkWrite(tx, kind, entity, null);
-      return { result: entity, write: (m) => m.hset(hash, id, canon(entity)) };
+      const index = await this.checkWrite(tx, kind, entity, null);
+      return { result: entity, write: (m) => (m.hset(hash, id, canon(entity)), index?.(m)) };
     });
   }
 
@@ -166,9 +167,9 @@ export class InventoryStore {
       const previous = JSON.parse(raw) as EntityOf[K];
       const saved = kind === 'device' ? (restoreDeviceSecrets(entity as Device, previous as Device) as EntityOf[K] | null) : entity;
       if (!saved) throw maskWithoutSecret('management.password');
-      await this.checkWrite(tx, kind, saved, previous);
+      const index = await this.checkWrite(tx, kind, saved, previous);
       const json = canon(saved);
-      return { result: saved, write: json === raw ? undefined : (m) => m.hset(hash, id, json) };
+      return { result: saved, write: json === raw ? undefined : (m) => (m.hset(hash, id, json), index?.(m)) };
     });
   }
 
@@ -177,11 +178,13 @@ export class InventoryStore {
     const hash = this.k.inventory(kind);
     await this.tx.run(async (tx) => {
       await tx.watch(hash);
-      if (!(await tx.conn.hexists(hash, id))) throw notFound(info.what, id);
+      const raw = await tx.conn.hget(hash, id);
+      if (!raw) throw notFound(info.what, id);
       await this.checkReferencedBy(tx, kind, id);
       const busy = await this.inUse(tx, kind, id);
       if (busy) throw conflict(busy, { kind, id });
-      return { result: undefined, write: (m) => m.hdel(hash, id) };
+      const index = kind === 'device' ? await releaseVtep(tx, this.k, { kind: 'device', id }, (JSON.parse(raw) as Device).vtep) : undefined;
+      return { result: undefined, write: (m) => (m.hdel(hash, id), index?.(m)) };
     });
   }
 
@@ -207,7 +210,7 @@ export class InventoryStore {
         changes.push({ kind: 'settings', id: 'settings', action: rawSettings ? 'replaced' : 'created' });
         writes.push((m) => m.set(this.k.settings, canon(settings)));
       }
-      await this.checkDocumentVteps(tx, doc.devices);
+      const index = await claimDocumentVteps(tx, this.k, doc.devices, KIND_INFO.device.section);
       for (const kind of INVENTORY_KINDS) {
         const hash = this.k.inventory(kind);
         const stored = await tx.conn.hgetall(hash);
@@ -237,7 +240,8 @@ export class InventoryStore {
           }
         }
       }
-      const write = opts.dryRun || writes.length === 0 ? undefined : (m: ChainableCommander) => writes.forEach((w) => w(m));
+      // The index follows the device set in the same MULTI (only when something is written at all).
+      const write = opts.dryRun || writes.length === 0 ? undefined : (m: ChainableCommander) => [...writes, index].forEach((w) => w(m));
       return { result: changes, write };
     });
   }
@@ -269,11 +273,12 @@ export class InventoryStore {
     return out as unknown as InventoryView;
   }
 
-  private async checkWrite<K extends InventoryKind>(tx: Tx, kind: K, entity: EntityOf[K], previous: EntityOf[K] | null): Promise<void> {
+  /** Checks a single write; for a device, returns the VTEP index writes to queue with it. */
+  private async checkWrite<K extends InventoryKind>(tx: Tx, kind: K, entity: EntityOf[K], previous: EntityOf[K] | null): Promise<((m: ChainableCommander) => void) | undefined> {
+    let index: ((m: ChainableCommander) => void) | undefined;
     if (kind === 'device') {
       const device = entity as Device;
-      const other = otherOwner(await vtepOwners(tx, this.k), device.vtep, { kind: 'device', id: device.id });
-      if (other) throw vtepTaken(device.vtep, other);
+      index = await claimVtep(tx, this.k, this.tx, { kind: 'device', id: device.id }, device.vtep, (previous as Device | null)?.vtep);
     }
     if (kind === 'pod') {
       const pod = entity as Pod;
@@ -297,18 +302,7 @@ export class InventoryStore {
         throw conflictOn('role', `device '${device.id}' is listed by pod '${pods[0]!.id}'; its role cannot change from ${(previous as Device).role} to ${device.role}`, { pods: pods.map((p) => p.id) });
       }
     }
-  }
-
-  /** The document's devices replace the stored ones: their VTEPs must differ from each other's and
-   *  from every hNVE's (hNVEs are not part of the document). */
-  private async checkDocumentVteps(tx: Tx, devices: readonly Device[]): Promise<void> {
-    const owners = new Map([...(await vtepOwners(tx, this.k))].filter(([, o]) => o.kind === 'hNVE'));
-    for (const [i, d] of devices.entries()) {
-      const field = `${KIND_INFO.device.section}[${i}].vtep`;
-      const other = owners.get(vtepKey(d.vtep));
-      if (other) throw vtepTaken(d.vtep, other, field);
-      owners.set(vtepKey(d.vtep), { kind: 'device', id: d.id });
-    }
+    return index;
   }
 
   /** A given VNI must not be one the allocator handed to another CID, nor differ from the one this CID holds. */

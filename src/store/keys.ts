@@ -57,6 +57,9 @@ export function keys(prefix: string) {
     bullPrefix: `${prefix}bull`,
     /** hNVEs as the admin provisions them (use case 3): hash id → JSON with the NVE's secret. */
     hnves: `${prefix}inv:hnve`,
+    /** Hash vtepKey(vtep) → `device:<id>` | `hNVE:<id>`: who owns each VTEP, kept in the MULTI of every
+     *  device and hNVE write (vtep-owners.ts); field `!built` marks it complete (with a rebuild's report). */
+    vtepIndex: `${prefix}inv:vtep-owner`,
     /** Messaging, transient (every key has a TTL): digest nonces → last nonce-count, transaction records, CSeq per call. */
     msgNonce: (nonce: string) => `${prefix}msg:nonce:${nonce}`,
     msgTx: (from: string, tid: string) => `${prefix}msg:tx:${from}:${tid}`,

@@ -1,5 +1,6 @@
 // hNVEs as the admin provisions them (use case 3), in one Redis hash id → JSON. The secret is kept
-// in clear because the digest needs it (HMAC key); views never show it.
+// in clear because the digest needs it (HMAC key); views never show it. Each write keeps the VTEP
+// index (vtep-owners.ts) in the same MULTI, and reads only its own record and one index field.
 import type { Redis } from 'ioredis';
 import { conflict, notFound } from '../errors.ts';
 import { hnveSchema, type Hnve } from '../model/hnve.ts';
@@ -8,7 +9,7 @@ import { naturalCompare } from '../model/natural-order.ts';
 import { invalidInput, parseInput } from '../model/validate.ts';
 import type { Keys } from './keys.ts';
 import { TxRunner } from './redis-tx.ts';
-import { otherOwner, vtepOwners, vtepTaken } from './vtep-owners.ts';
+import { claimVtep, releaseVtep } from './vtep-owners.ts';
 
 export interface PodReader {
   getPod(id: string): Promise<Pod | null>;
@@ -54,21 +55,26 @@ export class NveStore {
     const h = parseInput(hnveSchema, input, 'hNVE');
     if (!(await this.pods.getPod(h.pod))) throw invalidInput('hNVE', [{ field: 'pod', reason: `no pod '${h.pod}'` }]);
     return this.tx.run(async (tx) => {
-      const owners = await vtepOwners(tx, this.k);
-      const exists = (await tx.conn.hexists(this.k.hnves, h.id)) === 1;
-      if (opts.replace && !exists) throw notFound('hNVE', h.id);
-      if (!opts.replace && exists) throw conflict(`hNVE '${h.id}' already exists`, { kind: 'hnve', id: h.id });
-      const other = otherOwner(owners, h.vtep, { kind: 'hNVE', id: h.id });
-      if (other) throw vtepTaken(h.vtep, other);
-      return { result: h, write: (m) => m.hset(this.k.hnves, h.id, JSON.stringify(h)) };
+      await tx.watch(this.k.hnves);
+      const raw = await tx.conn.hget(this.k.hnves, h.id);
+      if (opts.replace && raw === null) throw notFound('hNVE', h.id);
+      if (!opts.replace && raw !== null) throw conflict(`hNVE '${h.id}' already exists`, { kind: 'hnve', id: h.id });
+      const previous = raw === null ? undefined : (JSON.parse(raw) as Hnve).vtep;
+      const index = await claimVtep(tx, this.k, this.tx, { kind: 'hNVE', id: h.id }, h.vtep, previous);
+      return { result: h, write: (m) => (m.hset(this.k.hnves, h.id, JSON.stringify(h)), index(m)) };
     });
   }
 
   /** Removes an hNVE that has no sessions left. */
   async remove(id: string): Promise<void> {
-    if (!(await this.redis.hexists(this.k.hnves, id))) throw notFound('hNVE', id);
-    const sessions = await this.redis.scard(this.k.sessionsOfNve(id));
-    if (sessions > 0) throw conflict(`hNVE '${id}' still has ${sessions} session(s); BYE them or let its registration expire first`, { kind: 'hnve', id, sessions });
-    await this.redis.hdel(this.k.hnves, id);
+    await this.tx.run(async (tx) => {
+      await tx.watch(this.k.hnves, this.k.sessionsOfNve(id));
+      const raw = await tx.conn.hget(this.k.hnves, id);
+      if (raw === null) throw notFound('hNVE', id);
+      const sessions = await tx.conn.scard(this.k.sessionsOfNve(id));
+      if (sessions > 0) throw conflict(`hNVE '${id}' still has ${sessions} session(s); BYE them or let its registration expire first`, { kind: 'hnve', id, sessions });
+      const index = await releaseVtep(tx, this.k, { kind: 'hNVE', id }, (JSON.parse(raw) as Hnve).vtep);
+      return { result: undefined, write: (m) => (m.hdel(this.k.hnves, id), index(m)) };
+    });
   }
 }
