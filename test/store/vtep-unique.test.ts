@@ -1,11 +1,13 @@
 // A VTEP belongs to one NVE: two hNVEs, or an hNVE and a device, with one address are a conflict
 // naming who has it, and Redis is left as it was — through NveStore, InventoryStore (create,
-// replace, apply) and concurrent writers on their own connections, on the real Redis.
+// replace, apply) and concurrent writers on their own connections, on the real Redis. (The index
+// behind the check: vtep-index.test.ts.)
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NvoError } from '../../src/errors.ts';
 import { InventoryStore } from '../../src/store/inventory-store.ts';
 import { NveStore } from '../../src/store/nve-store.ts';
 import { connectRedis } from '../../src/store/redis.ts';
+import { INDEX_BUILT, vtepIndexFromHashes, vtepKey } from '../../src/store/vtep-owners.ts';
 import { testRedis, type TestRedis } from '../support/redis.ts';
 
 let t: TestRedis;
@@ -81,29 +83,37 @@ describe('VTEP uniqueness', () => {
     expect(await store.apply(swapped)).toHaveLength(2);
   });
 
-  // Writers on their own connections race for one address: exactly one wins, whatever the mix. Many
-  // stored hNVEs make each writer's read long enough that the writers' reads and writes interleave
-  // (with a handful they would run one after another and prove nothing).
+  // Writers on their own connections race for one address: exactly one wins, whatever the mix. Each
+  // write now reads one field of the VTEP index, so what keeps a device and an hNVE (which watch
+  // different hashes for their own records) from both winning is the WATCH on the index. To race them
+  // for real, every writer starts on a fresh transaction connection (as NveStore's always do) and half
+  // are devices; the 5000 stored hNVEs (in the index, as a provisioned fleet) show the check no
+  // longer depends on how many there are.
   it('holds under concurrency: of many writers racing for one VTEP, exactly one wins', async () => {
-    const filler = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`x${i}`, JSON.stringify({ ...hnve(`x${i}`, `2001:db8::${(i + 1).toString(16)}`), encapsulations: ['vxlan'] })]));
-    await t.redis.hset(t.k.hnves, filler);
+    const filler = Array.from({ length: 5000 }, (_, i) => ({ ...hnve(`x${i}`, `2001:db8::${(i + 1).toString(16)}`), encapsulations: ['vxlan'] }));
+    await t.redis.hset(t.k.hnves, Object.fromEntries(filler.map((h) => [h.id, JSON.stringify(h)])));
+    await t.redis.hset(t.k.vtepIndex, Object.fromEntries(filler.map((h) => [vtepKey(h.vtep), `hNVE:${h.id}`])));
     const conns = Array.from({ length: 12 }, () => connectRedis(undefined, { name: 'nvo-test-vtep' }));
-    const stores = conns.map((c) => new InventoryStore(c, t.prefix));
     try {
       for (let round = 0; round < 5; round++) {
         const vtep = `198.51.100.${10 + round}`;
+        const stores = conns.map((c) => new InventoryStore(c, t.prefix));
         const results = await Promise.allSettled(
           stores.map((s, i) =>
-            i % 4 !== 0 ? new NveStore(s.redis, s.k, s).put(hnve(`r${round}h${i}`, vtep)) : s.create('device', { id: `r${round}d${i}`, role: 'tor', driver: 'xmpp', jid: `d${i}@nvo3.test`, vtep }),
+            i % 2 !== 0 ? new NveStore(s.redis, s.k, s).put(hnve(`r${round}h${i}`, vtep)) : s.create('device', { id: `r${round}d${i}`, role: 'tor', driver: 'xmpp', jid: `d${i}@nvo3.test`, vtep }),
           ),
         );
+        await Promise.all(stores.map((s) => s.close()));
         expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
         for (const r of results) if (r.status === 'rejected') expect((r.reason as NvoError).code).toBe('conflict');
         const holders = [...(await nves.list()), ...(await store.list('device'))].filter((x) => x.vtep === vtep);
         expect(holders).toHaveLength(1);
       }
+      const rebuilt = await vtepIndexFromHashes(t.redis, t.k);
+      const index = await t.redis.hgetall(t.k.vtepIndex);
+      delete index[INDEX_BUILT];
+      expect(index).toEqual(Object.fromEntries(rebuilt.index));
     } finally {
-      await Promise.all(stores.map((s) => s.close()));
       conns.forEach((c) => c.disconnect());
     }
   }, 60_000);
