@@ -40,6 +40,13 @@ async function expectExact(): Promise<void> {
   expect(await t.redis.hexists(t.k.vtepIndex, INDEX_BUILT)).toBe(1);
 }
 
+async function messageOf(p: Promise<unknown>): Promise<string> {
+  return p.then(
+    () => 'ok',
+    (e: unknown) => (e as Error).message,
+  );
+}
+
 async function codeOf(p: Promise<unknown>): Promise<string> {
   return p.then(
     () => 'ok',
@@ -126,8 +133,7 @@ describe('VTEP index', () => {
     process.on('warning', onWarning);
     try {
       // The first check builds it (a write that is then refused still leaves it built).
-      const err = await nves.put(hnve('new', '192.0.2.50')).catch((e: unknown) => e as NvoError);
-      expect((err as NvoError).message).toBe("VTEP 192.0.2.50 is already used by hNVE 'ok'");
+      expect(await messageOf(nves.put(hnve('new', '192.0.2.50')))).toBe("VTEP 192.0.2.50 is already used by hNVE 'ok'");
       await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
     } finally {
       process.off('warning', onWarning);
@@ -155,7 +161,7 @@ describe('VTEP index', () => {
     expect(await t.snapshot()).toBe(before);
 
     // The dropped owners' next writes are refused, naming the kept one; moving them off resolves it.
-    expect((await nves.put({ ...hnve('hd', '203.0.113.11'), encapsulations: ['vxlan', 'nvgre'] }, { replace: true }).catch((e: unknown) => e as NvoError)).message).toBe(
+    expect(await messageOf(nves.put({ ...hnve('hd', '203.0.113.11'), encapsulations: ['vxlan', 'nvgre'] }, { replace: true }))).toBe(
       "VTEP 203.0.113.11 is already used by device 't1'",
     );
     expect(await codeOf(nves.put(hnve('h10', '192.0.2.9'), { replace: true }))).toBe('conflict');
