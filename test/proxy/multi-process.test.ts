@@ -139,7 +139,7 @@ describe('two tenant-proxy processes on one Redis', () => {
     const r = await procs.run(['tenant-proxy', '--config', file]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/bad\.json:\d+: invalid tenant proxy configuration: listen\.port: at most 65535$/m);
-    expect(r.stderr).toMatch(/^  networkProxies\[0\]\.url: must be a ws:\/\/ or wss:\/\/ URL/m);
+    expect(r.stderr).toMatch(/^ {2}networkProxies\[0\]\.url: must be a ws:\/\/ or wss:\/\/ URL/m);
     expect(r.stdout).toBe('');
     const missingSecret = procs.config('nosecret', { id: 'np2', listen: { port: 0 }, secretFile: 'absent.secret', devices: ['tor1'] });
     const r2 = await procs.run(['network-proxy', '--config', missingSecret, '--check']);
