@@ -37,8 +37,8 @@ async function unusedPort(): Promise<number> {
   return port;
 }
 
-function netconfDevice(id: string, management: Record<string, unknown>) {
-  return deviceSchema.parse({ id, role: 'tor', driver: 'netconf', dialect: 'nvo3-lab', vtep: '192.0.2.31', management: { host: '127.0.0.1', username: 'admin', password: 'admin', ...management } });
+function netconfDevice(id: string, vtep: string, management: Record<string, unknown>) {
+  return deviceSchema.parse({ id, role: 'tor', driver: 'netconf', dialect: 'nvo3-lab', vtep, management: { host: '127.0.0.1', username: 'admin', password: 'admin', ...management } });
 }
 
 async function nveRow(id: string): Promise<{ registered: boolean; since: string | null }> {
@@ -51,10 +51,10 @@ beforeAll(async () => {
   t = await testRedis();
   inventory = new InventoryStore(t.redis, t.prefix);
   freePort = await unusedPort();
-  await inventory.create('device', netconfDevice('tor11', { port: freePort, hostKeyCheck: 'off' }));
+  await inventory.create('device', netconfDevice('tor11', '192.0.2.31', { port: freePort, hostKeyCheck: 'off' }));
   const hk = await testFleet({ devices: 1 });
   fleets.push(hk);
-  await inventory.create('device', netconfDevice('tor12', { port: hk.ports[0], hostKeyCheck: 'pinned', hostKey: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }));
+  await inventory.create('device', netconfDevice('tor12', '192.0.2.32', { port: hk.ports[0], hostKeyCheck: 'pinned', hostKey: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }));
   p = new Pipeline({ redis: t.redis, k: t.k, drivers: new DriverRegistry(), lookup: async () => null, workers: 0 }).start();
   worker = spawn(process.execPath, [NVO_BIN, 'worker', '--concurrency', '4', '--check-interval', '0'], { env: { ...process.env, NVO_PREFIX: t.prefix, NVO_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
