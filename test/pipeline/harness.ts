@@ -2,8 +2,7 @@
 // for routers: these tests are about the queue, the lock, coalescing and failure handling; the
 // NETCONF and XMPP adapters are tested against real netconfd and Prosody elsewhere.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Writable } from 'node:stream';
-import { pino, type Logger } from 'pino';
+import { pino } from 'pino';
 import type { DeviceConfig } from '../../src/model/device-config.ts';
 import { emptyConfig } from '../../src/model/device-config.ts';
 import type { DeviceDriver } from '../../src/pipeline/device-driver.ts';
@@ -50,18 +49,6 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
       await t.cleanup();
     },
   };
-}
-
-/** A pino logger at info whose JSON lines the test can read (what an operator's log shipper sees). */
-export function capturedLog(): { log: Logger; lines: () => Record<string, unknown>[] } {
-  const raw: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      raw.push(...chunk.toString().split('\n').filter(Boolean));
-      done();
-    },
-  });
-  return { log: pino({ level: 'info' }, sink), lines: () => raw.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
 export function vlans(...ids: number[]): DeviceConfig {

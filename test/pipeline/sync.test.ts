@@ -6,7 +6,8 @@ import { ownedBy } from '../../src/pipeline/bullmq-device-sync.ts';
 import { failures, retries } from '../../src/pipeline/metrics.ts';
 import { backoffDelay } from '../../src/pipeline/sync-queue.ts';
 import { SimulatedDeviceError, simulatedDevice } from '../../src/pipeline/simulated-device.ts';
-import { capturedLog, harness, vlans, type Harness } from './harness.ts';
+import { capturedLog } from '../support/captured-log.ts';
+import { harness, vlans, type Harness } from './harness.ts';
 
 let h: Harness | null = null;
 

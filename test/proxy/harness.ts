@@ -11,6 +11,7 @@ import { TenantProxy, type TenantProxyOptions } from '../../src/proxy/tenant/ten
 import type { NetworkProxyConfig } from '../../src/proxy/tenant/fork.ts';
 import { MessagingClient } from '../../src/agent/hnve/messaging-client.ts';
 import { testRedis, type TestRedis } from '../support/redis.ts';
+import type { ProxyLog } from '../../src/proxy/log.ts';
 
 export const SECRETS = { h1: 'secret-of-h1-0123456789', h2: 'secret-of-h2-0123456789', h3: 'secret-of-h3-0123456789' } as const;
 
@@ -61,6 +62,8 @@ export interface StackOptions {
   branchTimeoutMs?: number;
   graceMs?: number;
   expires?: { min: number; max: number; default: number };
+  /** The tenant proxy's logger (default: silent under vitest). */
+  log?: ProxyLog;
 }
 
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
@@ -86,6 +89,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     graceMs: o.graceMs ?? 60_000,
     reapIntervalMs: 100,
     expires: o.expires,
+    ...(o.log ? { log: o.log } : {}),
   });
   const agents: MessagingClient[] = [];
   return {
@@ -115,7 +119,7 @@ export async function startTenantProxy(
   t: TestRedis,
   inventory: InventoryStore,
   networkProxies: NetworkProxyConfig[],
-  o: Partial<Pick<TenantProxyOptions, 'branchTimeoutMs' | 'graceMs' | 'reapIntervalMs' | 'expires'>> = {},
+  o: Partial<Pick<TenantProxyOptions, 'branchTimeoutMs' | 'graceMs' | 'reapIntervalMs' | 'expires' | 'log'>> = {},
 ): Promise<{ tenant: TenantProxy; url: string; close(): Promise<void> }> {
   const subscriber = connectRedis(undefined, { name: 'nvo-test-sub' });
   // Ready before the tenant proxy SUBSCRIBEs on it (a SUBSCRIBE during ioredis's ready check is lost).
