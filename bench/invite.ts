@@ -1,4 +1,4 @@
-// INVITE→200 latency and INVITE+BYE rate through a real tenant proxy and network proxy (WebSockets, Redis) with
+// INVITE→200 latency and INVITEs per second (each followed by its BYE) through a real tenant proxy and network proxy (WebSockets, Redis) with
 // the in-memory device sync, at 1 and at 100 in flight. Each INVITE is followed by its BYE (outside
 // the latency, inside the rate), so the sessions do not pile up.
 import { performance } from 'node:perf_hooks';
@@ -33,7 +33,7 @@ async function run(inFlight: number): Promise<void> {
     const secs = (performance.now() - t0) / 1000;
     lat.sort((x, y) => x - y);
     const p = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]!.toFixed(1);
-    console.log(`in flight ${String(inFlight).padStart(3)}: ${N} INVITEs, p50 ${p(0.5)} ms, p99 ${p(0.99)} ms, ${(N / secs).toFixed(0)} INVITE+BYE/s`);
+    console.log(`in flight ${String(inFlight).padStart(3)}: ${N} INVITEs, p50 ${p(0.5)} ms, p99 ${p(0.99)} ms, ${(N / secs).toFixed(0)} INVITEs/s (each with its BYE)`);
   } finally {
     await s.close();
     // The inventory's transaction connections are its own; left open they would keep the process alive.
