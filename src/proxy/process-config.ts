@@ -15,6 +15,12 @@ const listen = z.strictObject({
   port: z.number().int('must be a whole number').min(0, 'at least 0').max(65535, 'at most 65535'),
 });
 
+/** Prometheus /metrics of this process (the sync workers' and INVITE figures live only here); left out = none. */
+const metrics = z.strictObject({
+  host: host.default('127.0.0.1'),
+  port: z.number().int('must be a whole number').min(0, 'at least 0').max(65535, 'at most 65535'),
+});
+
 const seconds = (what: string) => z.number().positive(`${what} must be above 0 seconds`).max(86_400, 'at most 86400 seconds (a day)');
 
 // Exactly one of `secret` / `secretFile`; the file's content is checked like the inline secret.
@@ -63,6 +69,7 @@ export const networkProxyConfigSchema = z.strictObject({
     .default({ mode: 'bullmq', workers: 1 }),
   /** An INVITE whose devices have not applied within this ends in 504. */
   deadlineSeconds: seconds('deadlineSeconds').default(30),
+  metrics: metrics.optional(),
 });
 
 export type TenantProxyConfig = Omit<z.output<typeof tenantProxyConfigSchema>, 'networkProxies'> & {

@@ -113,7 +113,7 @@ export function registerProxy(program: Command, _ctx: CliContext): void {
   program
     .command('network-proxy')
     .description('run a network proxy (allocates, writes desired device state, syncs devices) until SIGTERM/SIGINT')
-    .requiredOption('--config <file>', 'YAML/JSON: id, listen {host, port}, secret|secretFile, devices, sync {mode, workers}, deadlineSeconds (lab/proxies/ has examples)')
+    .requiredOption('--config <file>', 'YAML/JSON: id, listen {host, port}, secret|secretFile, devices, sync {mode, workers}, deadlineSeconds, metrics {host, port} (lab/proxies/ has examples)')
     .option('--check', 'check the configuration and the inventory it names, then exit')
     .action(async (opts: { config: string; check?: boolean }) => {
       const { parseNetworkProxyConfig } = await import('../../proxy/process-config.ts');
@@ -136,6 +136,14 @@ export function registerProxy(program: Command, _ctx: CliContext): void {
       const log = processLog('network-proxy', cfg.id);
       const signal = signalled(log);
       const stops: Stop[] = [];
+      // Before the rest, so a port that is taken stops the process before it takes any INVITE.
+      let metricsUrl: string | undefined;
+      if (cfg.metrics) {
+        const { listenMetrics } = await import('../../api/metrics-listener.ts');
+        const m = await listenMetrics(cfg.metrics);
+        metricsUrl = m.url;
+        stops.push(() => m.close());
+      }
       let sync;
       if (cfg.sync.mode === 'memory') {
         const { MemoryDeviceSync } = await import('../../proxy/network/memory-device-sync.ts');
@@ -162,7 +170,10 @@ export function registerProxy(program: Command, _ctx: CliContext): void {
         log,
       });
       const port = await np.listening();
-      log.info({ event: 'listening', host: cfg.listen.host, port, sync: cfg.sync.mode, workers: cfg.sync.mode === 'bullmq' ? cfg.sync.workers : 0, devices: cfg.devices ?? '*' }, `network proxy ${cfg.id} listening on ${cfg.listen.host}:${port}`);
+      log.info(
+        { event: 'listening', host: cfg.listen.host, port, sync: cfg.sync.mode, workers: cfg.sync.mode === 'bullmq' ? cfg.sync.workers : 0, devices: cfg.devices ?? '*', metrics: metricsUrl },
+        `network proxy ${cfg.id} listening on ${cfg.listen.host}:${port}${metricsUrl ? `, metrics at ${metricsUrl}` : ''}`,
+      );
       await stopOnSignal(signal, log, async () => {
         await np.close();
         for (const s of stops) await s();
