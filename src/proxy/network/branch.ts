@@ -27,6 +27,9 @@ export interface BranchDeps {
   members: Membership;
   sync: DeviceSyncPort;
   syncDeadlineMs: number;
+  /** Test hook (NVO_TEST_UNDO_PAUSE_MS): an undo waits this long between taking the session's
+   *  contributions off and letting go of its MAC and allocations, so a test can look in between. */
+  undoPauseMs?: number;
 }
 
 export async function loadBranch(d: BranchDeps, callId: string): Promise<BranchRecord | null> {
@@ -78,11 +81,14 @@ export async function sweepOrphans(d: BranchDeps): Promise<string[]> {
   return undone;
 }
 
-/** Takes the session's fragments off its devices, lets go of its allocations and its MAC; returns the devices' new revisions. */
+/** Takes the session's fragments off its devices, lets go of its allocations and its MAC; returns the devices' new revisions.
+ *  The steps are separate calls, so the session is fully undone only once its branch record is gone
+ *  (the last step): a crash before that leaves the record for the next undo to finish. */
 export async function undoBranch(d: BranchDeps, b: BranchRecord): Promise<{ targets: SyncTarget[]; synced: boolean; error?: string }> {
   const owner = ownerOf(b.callId);
   const revisions = await d.state.setContributions(owner, new Map(b.devices.map((device) => [device, null])));
   const targets: SyncTarget[] = b.devices.map((device) => ({ device, revision: revisions.get(device)! }));
+  if (d.undoPauseMs) await new Promise((r) => setTimeout(r, d.undoPauseMs));
   await d.members.remove(b.cid, b.mac, b.callId);
   await d.alloc.releaseVlan({ cid: b.cid, pod: b.pod, user: owner });
   if (b.group) await d.alloc.releaseGroup({ cid: b.cid, device: b.group.device, user: owner, pool: b.group.pool });

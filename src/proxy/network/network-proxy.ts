@@ -35,6 +35,8 @@ export interface NetworkProxyOptions {
   /** How often to look for INVITEs whose process died mid-way, and undo them (0: never). */
   sweepIntervalMs?: number;
   log?: ProxyLog;
+  /** Test hook (branch.ts); default from NVO_TEST_UNDO_PAUSE_MS. */
+  undoPauseMs?: number;
 }
 
 export class NetworkProxy {
@@ -54,6 +56,7 @@ export class NetworkProxy {
       syncDeadlineMs: opts.syncDeadlineMs ?? 30_000,
       inventory: opts.inventory,
       responsibleFor: opts.devices ? new Set(opts.devices) : null,
+      undoPauseMs: opts.undoPauseMs ?? (Number(process.env.NVO_TEST_UNDO_PAUSE_MS) || undefined),
     };
     this.server = new ProtocolServer({
       port: opts.port,
