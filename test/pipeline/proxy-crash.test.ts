@@ -25,8 +25,8 @@ afterAll(async () => {
   await t?.cleanup();
 });
 
-async function startNp(prefix: string, port: number, commitMs: number): Promise<ChildProcess> {
-  const c = spawn(process.execPath, ['--import', 'tsx', 'test/pipeline/network-proxy-process.ts', prefix, String(port), String(commitMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startNp(prefix: string, port: number, commitMs: number, env: Record<string, string> = {}): Promise<ChildProcess> {
+  const c = spawn(process.execPath, ['--import', 'tsx', 'test/pipeline/network-proxy-process.ts', prefix, String(port), String(commitMs)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   children.push(c);
   await new Promise<void>((resolve, reject) => {
     c.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
@@ -34,6 +34,10 @@ async function startNp(prefix: string, port: number, commitMs: number): Promise<
   });
   return c;
 }
+
+// The new process's undo waits this long between taking the session's contributions off and releasing
+// its allocations (test hook, branch.ts), so the check below always looks in the middle of an undo.
+const UNDO_PAUSE_MS = 1500;
 
 let status = 0;
 let state: DeviceStateStore;
@@ -64,7 +68,7 @@ beforeAll(async () => {
   victim.kill('SIGKILL');
   await new Promise((r) => victim.once('exit', r));
   for (const d of INVENTORY.devices) await t.redis.set(`${t.prefix}sim:active:${d.id}`, '0');
-  await startNp(t.prefix, port, 20);
+  await startNp(t.prefix, port, 20, { NVO_TEST_UNDO_PAUSE_MS: String(UNDO_PAUSE_MS) });
   status = (await answer).status;
 }, 120_000);
 
@@ -85,18 +89,22 @@ describe('kill -9 of the network proxy mid-INVITE', () => {
 
   it('the session ends established or fully undone', async () => {
     const ownersNow = async () => (await Promise.all(INVENTORY.devices.map((d) => state.owners(d.id)))).flat();
-    let owners = await ownersNow();
+    // The branch record goes last in an undo (branch.ts): contributions are taken off first, the MAC and
+    // allocations released after. Waiting for the owners alone checked the allocations halfway through
+    // an undo (in CI: alloc:group:cid:wan1 seen just before its release).
+    const branchesNow = async () => (await t.redis.zcard(t.k.branchPending('np1'))) + (await t.redis.keys(`${t.prefix}np:branch:np1:*`)).length;
+    let [owners, branches] = await Promise.all([ownersNow(), branchesNow()]);
     // Undone by CANCEL at once, or by the new process's sweep once the dead INVITE's lease
     // (LIVE_TTL_MS, 15 s) has lapsed.
-    for (let i = 0; i < 300 && status !== 200 && owners.length > 0; i++) {
+    for (let i = 0; i < 300 && status !== 200 && (owners.length > 0 || branches > 0); i++) {
       await new Promise((r) => setTimeout(r, 100));
-      owners = await ownersNow();
+      [owners, branches] = await Promise.all([ownersNow(), branchesNow()]);
     }
     if (status === 200) {
       expect(owners.length).toBeGreaterThan(0);
     } else {
       // Not established: nothing of it may remain anywhere.
-      expect({ status, owners }).toEqual({ status, owners: [] });
+      expect({ status, owners, branches }).toEqual({ status, owners: [], branches: 0 });
       // The CID keeps its VNI for as long as its mapping exists (a VNI is never released on BYE); the
       // session's VLAN and group must be gone.
       const allocKeys = (await t.redis.keys(`${t.prefix}alloc:*`)).filter((key) => !key.endsWith(':scratch') && !key.includes(':alloc:vni:'));
