@@ -263,12 +263,34 @@ export class HnveAgent extends EventEmitter {
     const change = quickDiff(current, want.config);
     // Make before break, on every member: a new tunnel or MAC entry is in place before an old one goes.
     if (!isEmptyChange({ merge: change.merge, remove: emptyConfig() })) await dp.apply({ merge: change.merge, remove: emptyConfig() });
-    const have = await dp.readPorts();
-    for (const p of want.ports) if (!have.some((h) => h.port === p.port && h.vni === p.vni)) await dp.attachPort(p);
-    for (const h of have) if (!want.ports.some((p) => p.port === h.port)) await dp.detachPort(h.port);
+    // A VM's port may vanish under the agent (the VM left this host: its veth was deleted) while the
+    // ports are read and changed. That fault must not stop the removals: a VNI no session uses any
+    // more would stay in the data plane, and nothing would take it away (the agent trusts what it
+    // programmed, and NOTIFYs for a VNI it holds no session in are refused). It is reported after.
+    const portFault = await this.programPorts(dp, want.ports).then(
+      () => null,
+      (e: unknown) => e,
+    );
     if (!isEmptyChange({ merge: emptyConfig(), remove: change.remove })) await dp.apply({ merge: emptyConfig(), remove: change.remove });
+    if (portFault) throw portFault;
     this.programmed = want.config;
     this.emit('programmed', want);
+  }
+
+  /** VM ports into their segments and out of those no session here uses. A port that is gone needs no
+   *  detaching: a detach that failed because its port went meanwhile is no fault (the kernel took the
+   *  port out of its bridge when it deleted it). */
+  private async programPorts(dp: HnveDataPlane, want: readonly { port: string; vni: number }[]): Promise<void> {
+    const have = await dp.readPorts();
+    let fault: unknown = null;
+    for (const p of want) if (!have.some((h) => h.port === p.port && h.vni === p.vni)) await dp.attachPort(p).catch((e: unknown) => (fault ??= e));
+    for (const h of have) {
+      if (want.some((p) => p.port === h.port)) continue;
+      await dp.detachPort(h.port).catch(async (e: unknown) => {
+        if ((await dp.readPorts()).some((x) => x.port === h.port)) fault ??= e;
+      });
+    }
+    if (fault) throw fault;
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
