@@ -3,7 +3,8 @@
 // The pipeline's promise holds: every device converges to its desired state. The proxies' promise
 // holds too: the session ends established or fully undone. The tenant proxy answers 408 and sends
 // CANCEL; the dead INVITE's lease has lapsed, so the new network proxy undoes its branch (or its
-// orphan sweep does) and no contribution or allocation is left.
+// orphan sweep does) and no contribution or allocation is left. A session established before the
+// crash comes through it untouched (no session lost).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../lab/prosody-server.ts';
@@ -13,6 +14,7 @@ import { DeviceStateStore } from '../../src/store/device-state.ts';
 import { InventoryStore } from '../../src/store/inventory-store.ts';
 import { NveStore } from '../../src/store/nve-store.ts';
 import { normalizeConfig } from '../../src/model/device-config.ts';
+import { ownerOf } from '../../src/proxy/network/desired.ts';
 import { HNVES, INVENTORY, SECRETS, startTenantProxy } from '../proxy/harness.ts';
 import { testRedis, type TestRedis } from '../support/redis.ts';
 
@@ -40,6 +42,22 @@ async function startNp(prefix: string, port: number, commitMs: number, env: Reco
 const UNDO_PAUSE_MS = 1500;
 
 let status = 0;
+let keptCall = '';
+let keptDevices: string[] = [];
+let allocBefore: string[] = [];
+
+/** Every allocation key with what it holds (entries, members or bits set); a CID keeps its VNI for as
+ *  long as its mapping exists (never released on BYE), so the VNI keys are left out. */
+async function allocations(): Promise<string[]> {
+  const keys = (await t.redis.keys(`${t.prefix}alloc:*`)).filter((key) => !key.endsWith(':scratch') && !key.includes(':alloc:vni:')).sort();
+  const out: string[] = [];
+  for (const key of keys) {
+    const type = await t.redis.type(key);
+    const size = type === 'hash' ? await t.redis.hlen(key) : type === 'set' ? await t.redis.scard(key) : type === 'string' ? await t.redis.bitcount(key) : 0;
+    if (size > 0) out.push(`${key}(${size})`);
+  }
+  return out;
+}
 let state: DeviceStateStore;
 let sim: SimulatedDevices;
 
@@ -59,6 +77,14 @@ beforeAll(async () => {
   const agent = await MessagingClient.connect({ url, nve: 'h1', secret: SECRETS.h1, proxy: 'tp1', timeoutMs: 60_000 });
   closers.push(() => agent.close());
   await agent.register(3600);
+
+  // A session established before the crash: it must come through untouched.
+  const kept = await agent.invite({ mac: '02:00:00:00:0a:02' }, 'globex');
+  expect(kept.status, kept.reason).toBe(200);
+  keptCall = kept.callId;
+  keptDevices = (await Promise.all(INVENTORY.devices.map(async (d) => ((await state.owners(d.id)).includes(ownerOf(keptCall)) ? d.id : null)))).filter((d): d is string => d !== null);
+
+  allocBefore = await allocations();
 
   const answer = agent.invite({ mac: '02:00:00:00:0a:01' }, 'acme');
   // Wait until a device is in the middle of its commit, then kill the proxy and its workers.
@@ -87,12 +113,20 @@ describe('kill -9 of the network proxy mid-INVITE', () => {
     }
   }, 60_000);
 
+  it('the session established before the crash is not lost: still on every device it was, still holding its VLAN', async () => {
+    expect(keptDevices.length).toBeGreaterThan(0);
+    for (const d of INVENTORY.devices) expect((await state.owners(d.id)).includes(ownerOf(keptCall)), d.id).toBe(keptDevices.includes(d.id));
+    expect(await t.redis.exists(t.k.vlanBinding('globex', 'pod1'))).toBe(1);
+    expect(await t.redis.sismember(t.k.sessionIndex, keptCall)).toBe(1);
+  }, 60_000);
+
   it('the session ends established or fully undone', async () => {
-    const ownersNow = async () => (await Promise.all(INVENTORY.devices.map((d) => state.owners(d.id)))).flat();
+    // The session kept from before the crash is not this one: its owner and branch stay (see above).
+    const ownersNow = async () => (await Promise.all(INVENTORY.devices.map((d) => state.owners(d.id)))).flat().filter((o) => o !== ownerOf(keptCall));
     // The branch record goes last in an undo (branch.ts): contributions are taken off first, the MAC and
     // allocations released after. Waiting for the owners alone checked the allocations halfway through
     // an undo (in CI: alloc:group:cid:wan1 seen just before its release).
-    const branchesNow = async () => (await t.redis.zcard(t.k.branchPending('np1'))) + (await t.redis.keys(`${t.prefix}np:branch:np1:*`)).length;
+    const branchesNow = async () => (await t.redis.zcard(t.k.branchPending('np1'))) + (await t.redis.keys(`${t.prefix}np:branch:np1:*`)).filter((key) => !key.includes(keptCall)).length;
     let [owners, branches] = await Promise.all([ownersNow(), branchesNow()]);
     // Undone by CANCEL at once, or by the new process's sweep once the dead INVITE's lease
     // (LIVE_TTL_MS, 15 s) has lapsed.
@@ -105,16 +139,8 @@ describe('kill -9 of the network proxy mid-INVITE', () => {
     } else {
       // Not established: nothing of it may remain anywhere.
       expect({ status, owners, branches }).toEqual({ status, owners: [], branches: 0 });
-      // The CID keeps its VNI for as long as its mapping exists (a VNI is never released on BYE); the
-      // session's VLAN and group must be gone.
-      const allocKeys = (await t.redis.keys(`${t.prefix}alloc:*`)).filter((key) => !key.endsWith(':scratch') && !key.includes(':alloc:vni:'));
-      const leftovers: string[] = [];
-      for (const key of allocKeys) {
-        const type = await t.redis.type(key);
-        const size = type === 'hash' ? await t.redis.hlen(key) : type === 'set' ? await t.redis.scard(key) : type === 'string' ? await t.redis.bitcount(key) : 0;
-        if (size > 0) leftovers.push(`${key}(${size})`);
-      }
-      expect(leftovers).toEqual([]);
+      // Only what the session kept from before the crash holds (its VLAN), nothing more.
+      expect(await allocations()).toEqual(allocBefore);
     }
   }, 60_000);
 });
