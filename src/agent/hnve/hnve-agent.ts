@@ -39,7 +39,7 @@ export interface VmSpec {
   port?: string;
 }
 
-const sessionSchema = z.looseObject({ callId: z.string().min(1), cid: z.string().min(1), mac: z.string(), macs: z.array(z.string()).default([]), ip: z.string().optional(), answer: z.record(z.string(), z.unknown()) });
+const sessionSchema = z.looseObject({ callId: z.string().min(1), cid: z.string().min(1), mac: z.string(), macs: z.array(z.string()).default([]), ip: z.string().optional(), answer: z.record(z.string(), z.unknown()), cseq: z.number().int().nonnegative().optional() });
 const stateVni = z.union([
   z.looseObject({ cid: z.string(), vni: z.number().nullable(), mode: z.literal('full'), revision: z.number(), table: z.array(z.unknown()), floods: z.array(z.unknown()) }),
   z.looseObject({ cid: z.string(), vni: z.number().nullable(), mode: z.literal('delta'), base: z.number(), revision: z.number(), entries: z.array(entrySchema) }),
@@ -222,7 +222,12 @@ export class HnveAgent extends EventEmitter {
       if (r.status !== 200) throw new NvoError('unavailable', `INFO state: ${r.status} ${r.reason}`);
       const sessions = z.array(sessionSchema).parse(r.body.sessions);
       for (const [id, s] of this.sessions) if (!s.pending) this.sessions.delete(id);
-      for (const s of sessions) this.sessions.set(s.callId, { ...(s as AgentSession), macs: s.macs.filter((m) => m !== s.mac) });
+      for (const s of sessions) {
+        const { cseq, ...session } = s;
+        this.sessions.set(s.callId, { ...(session as AgentSession), macs: s.macs.filter((m) => m !== s.mac) });
+        // After a restart the counters are gone: go on above the CSeq the proxy last saw in the call.
+        if (typeof cseq === 'number') this.cseqs.set(s.callId, Math.max(this.cseqs.get(s.callId) ?? 0, cseq));
+      }
       for (const v of z.array(stateVni).parse(r.body.vnis)) this.takeVni(v);
       this.dropUnusedTables();
       await this.program(true);

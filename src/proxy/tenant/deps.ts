@@ -7,6 +7,7 @@ import type { Delivery } from './delivery.ts';
 import type { NetworkLinks } from './fork.ts';
 import type { Registrar } from './registrar.ts';
 import type { Sessions } from './sessions.ts';
+import type { Transactions } from '../transport/transactions.ts';
 
 export interface TenantDeps {
   proxyId: string;
@@ -18,6 +19,8 @@ export interface TenantDeps {
   members: Membership;
   links: NetworkLinks;
   delivery: Delivery;
+  /** The messaging layer's records (the CSeq an NVE last used in a call: INFO state tells it). */
+  transactions: Transactions;
   log: ProxyLog;
   expires: { min: number; max: number; default: number };
 }

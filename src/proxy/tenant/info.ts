@@ -100,8 +100,11 @@ export async function stateOf(d: TenantDeps, nve: string, have: Record<string, n
     if (entries) vnis.push({ cid, vni, mode: 'delta', base: from, revision: current, entries });
     else vnis.push({ cid, vni, mode: 'full', ...(await d.members.snapshot(cid)) });
   }
+  // Each session's last CSeq: an agent that restarted lost its counters, and its next BYE or INFO in
+  // the call must go above what it used before (RFC 3261 §12.2.1.1), or it is refused 400.
+  const cseqs = await Promise.all(sessions.map((s) => d.transactions.lastCseq(nve, s.callId)));
   return {
-    sessions: sessions.map((s) => ({ callId: s.callId, cid: s.cid, mac: s.mac, macs: s.macs ?? [], ...(s.ip ? { ip: s.ip } : {}), answer: s.answer ?? {} })),
+    sessions: sessions.map((s, i) => ({ callId: s.callId, cid: s.cid, mac: s.mac, macs: s.macs ?? [], ...(s.ip ? { ip: s.ip } : {}), answer: s.answer ?? {}, cseq: cseqs[i]! })),
     vnis,
   };
 }

@@ -62,13 +62,14 @@ export class TenantProxy {
     const nves = new NveStore(opts.redis, opts.k, opts.inventory);
     const registrar = new Registrar(opts.redis, opts.k);
     const handlers = {} as ConstructorParameters<typeof ProtocolServer>[0]['handlers'];
+    const transactions = new Transactions(opts.redis, opts.k, `tp-${opts.id}`);
     this.server = new ProtocolServer({
       port: opts.port,
       host: opts.host,
       server: opts.server,
       maxBytes: opts.maxBytes,
       authenticator: new Authenticator(opts.redis, opts.k, (nve) => nves.secretOf(nve), log, `tenant-proxy:${opts.id}`),
-      transactions: new Transactions(opts.redis, opts.k, `tp-${opts.id}`),
+      transactions,
       log,
       handlers,
       pushTimeoutMs: opts.branchTimeoutMs,
@@ -86,6 +87,7 @@ export class TenantProxy {
       // (after a crash, or a restart) must not be refused for starting its count at 1 again.
       links: new NetworkLinks(proc, opts.networkProxies, opts.branchTimeoutMs ?? 60_000, log),
       delivery: new Delivery(opts.redis, opts.subscriber, opts.k, proc, opts.id, registrar, this.server, log),
+      transactions,
       log,
       expires: opts.expires ?? { min: 5, max: 86_400, default: 3600 },
     };

@@ -49,6 +49,11 @@ export class Transactions {
     await this.redis.set(this.k.msgTx(`${this.scope}/${from}`, tid), JSON.stringify(rec), 'EX', this.ttlSeconds);
   }
 
+  /** The highest CSeq `from` has used in the call here (0: none on record). */
+  async lastCseq(from: string, callId: string): Promise<number> {
+    return Number((await this.redis.get(this.k.msgCseq(`${this.scope}/${from}`, callId))) ?? 0);
+  }
+
   /** null when the CSeq is above every earlier one of this call, else the last one seen. */
   async advanceCseq(from: string, callId: string, cseq: number): Promise<number | null> {
     const r = Number(await evalLua(this.redis, ADVANCE_CSEQ, 1, this.k.msgCseq(`${this.scope}/${from}`, callId), cseq, this.cseqTtlSeconds));
