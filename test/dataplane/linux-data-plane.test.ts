@@ -8,6 +8,7 @@ import { NvoError } from '../../src/errors.ts';
 import { diffConfig, emptyConfig, normalizeConfig, type DeviceConfig } from '../../src/model/device-config.ts';
 import { LinuxDataPlane } from '../../src/dataplane/linux/linux-data-plane.ts';
 import { vrfDeviceName } from '../../src/dataplane/linux/names.ts';
+import { irbMac } from '../../src/dataplane/linux/plan.ts';
 import { netnsSkipReason } from '../support/netns.ts';
 
 const why = netnsSkipReason({ ping: true });
@@ -203,8 +204,19 @@ describe.skipIf(why !== null)('Linux VXLAN data plane in network namespaces', ()
     expect(await dp1.read()).toEqual(withIrb);
     const addrs = JSON.parse(sh(['ip', '-n', ns.hv1, '-j', 'address', 'show', 'dev', 'nvob10']))[0].addr_info.map((a: { local: string }) => a.local);
     expect(addrs).toContain('192.0.2.1');
-    // The gateway answers the VM across the bridge.
+    // The gateway answers the VM across the bridge, with the MAC its IRB decides (not a port's).
+    const bridgeMac = () => JSON.parse(sh(['ip', '-n', ns.hv1, '-j', 'link', 'show', 'dev', 'nvob10']))[0].address as string;
+    expect(bridgeMac()).toBe(irbMac({ vrf: 'red', address: '192.0.2.1/24' }));
     expect(pings(ns.vm1, '192.0.2.1')).toBe(true);
+    const arp = () => JSON.parse(sh(['ip', '-n', ns.vm1, '-j', 'neigh', 'show', '192.0.2.1'])) as { lladdr?: string }[];
+    expect(arp()[0]?.lladdr).toBe(bridgeMac());
+    // Rebuilt from nothing (every session gone, then back), the segment's gateway keeps that MAC, so
+    // the VM's ARP cache stays right and it reaches the gateway at once.
+    await dp1.reconcile(emptyConfig());
+    await dp1.apply(diffConfig(emptyConfig(), withIrb));
+    await dp1.attachPort({ port: 'vm1p', vni: 5010 });
+    expect(bridgeMac()).toBe(irbMac({ vrf: 'red', address: '192.0.2.1/24' }));
+    expect(spawnSync('ip', ['netns', 'exec', ns.vm1, 'ping', '-c', '1', '-W', '1', '192.0.2.1']).status).toBe(0);
     const vrfDev = JSON.parse(sh(['ip', '-n', ns.hv1, '-d', '-j', 'link', 'show', 'dev', vrfDeviceName('red')]))[0];
     expect(vrfDev.linkinfo.info_kind).toBe((await dp1.capabilities()).vrf ? 'vrf' : 'bridge');
 

@@ -2,6 +2,7 @@
 // Pure, so the order can be read and tested without root. The order matters: removals first (a
 // deleted VXLAN device takes its fdb with it, a deleted bridge releases its ports), then VRFs,
 // bridges, addresses, VXLAN devices, and last the fdb entries that need their device.
+import { createHash } from 'node:crypto';
 import type { DeviceConfig, VniEntry } from '../../model/device-config.ts';
 import type { Command } from './command-runner.ts';
 import { ZERO_MAC, type KernelState, type LinkRow } from './kernel-state.ts';
@@ -72,6 +73,12 @@ export function plan(target: DeviceConfig, s: KernelState, set: PlanSettings, op
     ensureMark(out, name, have, { t: 'vlan', ...v, irbVrf: irb?.vrf });
     const master = irb && set.kernelVrf ? vrfDeviceName(irb.vrf) : undefined;
     if (have?.master !== master || (master && rebuiltVrfs.has(master))) out.push(master ? ip('link', 'set', 'dev', name, 'master', master) : ip('link', 'set', 'dev', name, 'nomaster'));
+    // A gateway keeps its MAC: derived from the IRB (VRF and address), not the bridge's ports, so a
+    // segment rebuilt (every session gone, then back) or the same gateway on another device answers
+    // with the MAC hosts already have in their ARP caches. A bridge takes the lowest port MAC by
+    // default, and a new VXLAN port has a random one: the lab's VMs kept the old gateway MAC for up
+    // to ~40 s (reachable → stale → probe) after a rebuild and lost the WAN meanwhile.
+    if (irb && have?.address !== irbMac(irb)) out.push(ip('link', 'set', 'dev', name, 'address', irbMac(irb)));
     ensureUp(out, name, have);
     const addrs = have ? (s.addrs.get(name) ?? []) : [];
     // The IRB is the first global address; the others are strays (or a previous IRB being replaced).
@@ -147,6 +154,12 @@ export function nameConflicts(target: DeviceConfig, s: KernelState, set: PlanSet
     ...target.vnis.map((v) => vxlanName(v.vni)),
   ];
   return names.filter((n) => s.links.has(n) && !owned.has(n));
+}
+
+/** A locally administered unicast MAC (RFC 7042 §2.1) that only the IRB's VRF and address decide. */
+export function irbMac(irb: { vrf: string; address: string }): string {
+  const h = createHash('sha256').update(`${irb.vrf}\0${irb.address}`).digest();
+  return ['02', ...[...h.subarray(0, 5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
 function addTo(m: Map<string, Set<string>>, k: string, v: string): void {
