@@ -49,6 +49,15 @@ export function isAccessFailure(err: unknown): boolean {
   return code === 'forbidden' || code === 'unauthorized';
 }
 
+/** A refusal that says the device's datastore is not what the edit assumed (RFC 6241 App. A:
+ *  `data-missing`, `data-exists`): what nvo recorded as applied is not what the device has — it
+ *  lost its configuration (a rebuilt lab device, a router restarted without it) or someone changed
+ *  it. Nothing to blame on a session: read the device back and sync against what it really has. */
+export function isDriftRefusal(err: unknown): boolean {
+  const tag = (err as { tag?: unknown } | null)?.tag;
+  return err instanceof NvoError && !isTransient(err) && (tag === 'data-missing' || tag === 'data-exists');
+}
+
 /** The device's own words and where it pointed, as carried to the waiting session. */
 export function deviceWords(device: string, err: unknown): { code: string; message: string; details: Record<string, unknown> } {
   if (err instanceof NvoError) {

@@ -14,7 +14,7 @@ import { diffConfig, emptyConfig, isEmptyChange, normalizeConfig, stableJson, ty
 import type { DeviceStateStore } from '../store/device-state.ts';
 import type { Keys } from '../store/keys.ts';
 import { NvoError } from '../errors.ts';
-import { deviceWords, isAccessFailure, isTransient } from './device-driver.ts';
+import { deviceWords, isAccessFailure, isDriftRefusal, isTransient } from './device-driver.ts';
 import type { DeviceLease } from './device-lock.ts';
 import type { DriverRegistry } from './driver-registry.ts';
 import { isolate } from './isolate.ts';
@@ -109,6 +109,11 @@ export async function syncDevice(deps: SyncDeps, device: string, lease: DeviceLe
     } catch (err) {
       if (isTransient(err) || err instanceof Error && err.name === 'LeaseLostError') throw err;
       if (isAccessFailure(err)) throw await failAccess(deps, snap, err);
+      if (!opts.repair && driver.read && isDriftRefusal(err)) {
+        log.warn({ event: 'drift-refusal', err: deviceWords(device, err) }, 'the device does not have what nvo applied; reading it back and syncing against that');
+        await store.setSyncing(device, false);
+        return syncDevice(deps, device, lease, { repair: true });
+      }
       if (deps.coalesce === false) throw await failOrBlame(deps, snap, step.candidates.length === 1 ? step.candidates[0]!.owner : null, err);
       // Permanent: find the owner(s) the device refuses, commit the rest.
       log.warn({ event: 'refused', err: deviceWords(device, err), owners: owners.slice(0, 50) }, 'device refused a coalesced change; isolating the culprit');

@@ -13,7 +13,7 @@ import { Allocator } from '../../src/alloc/allocator.ts';
 import { applyToDevice, getRunning } from '../../src/drivers/netconf/device-ops.ts';
 import { NvoError } from '../../src/errors.ts';
 import type { Device } from '../../src/model/device.ts';
-import { emptyConfig, normalizeConfig, type DeviceConfig } from '../../src/model/device-config.ts';
+import { diffConfig, emptyConfig, normalizeConfig, type DeviceConfig } from '../../src/model/device-config.ts';
 import { DriverRegistry } from '../../src/pipeline/driver-registry.ts';
 import { netconfDriver } from '../../src/pipeline/netconf-adapter.ts';
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
@@ -143,6 +143,34 @@ describe('pipeline on real netconfd', () => {
       }
       const back2 = [...(await contribute(p, 'good1', [[a.id, null], [b.id, null]])), ...(await contribute(p, 'good2', [[a.id, null], [b.id, null]]))];
       await p.port.waitApplied(back2, { deadlineMs: 60_000, sessionId: 'cleanup' });
+    } finally {
+      await p.close();
+      await t.cleanup();
+    }
+  }, 180_000);
+
+  it('a device that lost its configuration behind nvo\'s back refuses a delta (data-missing): the sync reads it back and sends what it lacks, no session fails', async () => {
+    const t = await testRedis();
+    const p = await inProcess(t);
+    const a = devices[0]!;
+    try {
+      await p.port.waitApplied(await contribute(p, 'first', [[a.id, session(7)]]), { deadlineMs: 60_000, sessionId: 'first' });
+      // The router comes back empty (a restart without its configuration), nvo is not told.
+      const had = (await getRunning(a)).config;
+      expect(had.vnis).toHaveLength(1);
+      await applyToDevice(a, diffConfig(had, emptyConfig()));
+      expect((await getRunning(a)).config).toEqual(emptyConfig());
+      // A second session adds a MAC to the first one's VNI: the delta is just that MAC under vni 10007,
+      // which the device no longer has (its required vlan leaf is missing: data-missing).
+      const mac = { ...emptyConfig(), macs: [{ vni: 10_007, mac: '02:00:00:00:77:01', vtep: '192.0.2.51' }] };
+      await p.port.waitApplied(await contribute(p, 'second', [[a.id, mac]]), { deadlineMs: 60_000, sessionId: 'second' });
+      await expectDeviceHasDesired(p, a);
+      expect((await getRunning(a)).config.macs.map((m) => m.mac).sort()).toEqual(['02:00:00:00:00:07', '02:00:00:00:77:01']);
+      expect(await p.store.status(a.id)).toMatchObject({ syncState: 'in-sync', lastError: null });
+      // The second's MAC lives in the first's VNI: it goes first.
+      await p.port.waitApplied(await contribute(p, 'second', [[a.id, null]]), { deadlineMs: 60_000, sessionId: 'cleanup' });
+      await p.port.waitApplied(await contribute(p, 'first', [[a.id, null]]), { deadlineMs: 60_000, sessionId: 'cleanup' });
+      expect((await getRunning(a)).config).toEqual(emptyConfig());
     } finally {
       await p.close();
       await t.cleanup();
