@@ -55,8 +55,8 @@ describe('nvo agent and nvo move', () => {
     expect(err).toMatch(/ws:\/\/127\.0\.0\.1:9: /);
   }, 60_000);
 
-  it('nvo move h1 --to h4 prints the progress and ends 200; the VM is behind h4 now', async () => {
-    const r = await run(['move', 'h1', '--to', 'h4']);
+  it('nvo move h1 --vtep (h4\'s) prints the progress and ends 200; the VM is behind h4 now', async () => {
+    const r = await run(['move', 'h1', '--vtep', H4.vtep]);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toBe('SIP/2.0 202 Accepted');

@@ -7,6 +7,7 @@
 // skips with the reason otherwise. Every namespace is the test's own and goes in afterAll, with every
 // device in it.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HnveAgent } from '../../../src/agent/hnve/hnve-agent.ts';
@@ -103,6 +104,25 @@ describe.skipIf(why !== null)('hNVE agents on the Linux VXLAN data plane', () =>
     expect(pings(ns.vm2, '192.0.2.10')).toBe(true);
   }, 60_000);
 
+  it('a proxy pushing a bad MAC or an unknown VNI gets an error and the kernel stays exactly as it was', async () => {
+    // The kernel's configuration (links and every fdb entry but the learned ones on VM ports).
+    const kernel = () => JSON.stringify({
+      links: (JSON.parse(ipn(ns.h1, '-d', '-j', 'link', 'show')) as Record<string, unknown>[]).map((l) => [l.ifname, l.ifalias, l.master, (l.linkinfo as { info_kind?: string } | undefined)?.info_kind]),
+      fdb: (JSON.parse(sh(['bridge', '-n', ns.h1, '-j', 'fdb', 'show'])) as { state?: string; flags?: string[] }[]).filter((r) => r.state !== '' || r.flags?.includes('extern_learn')),
+    });
+    const before = kernel();
+    const t = agents.h1!.tables.get('acme')!;
+    const push = (body: Record<string, unknown>) =>
+      s.tenant.server.connectionOf('h1')!.request({ method: 'NOTIFY', tid: randomUUID(), cseq: 1, callId: 'vni-acme', from: 'tp1', to: 'h1', body });
+    const entry = (e: Record<string, unknown>) => ({ revision: t.revision + 1, added: [], removed: [], floodsAdded: [], floodsRemoved: [], ...e });
+    const badMac = await push({ event: 'mac-table', cid: 'acme', vni: 5001, base: t.revision, revision: t.revision + 1, entries: [entry({ added: [{ mac: 'zz:00:00:00:00:01', vtep: '192.0.2.209' }] })] });
+    expect([badMac.status, badMac.reason]).toEqual([400, expect.stringMatching(/is not a MAC/)]);
+    const unknownVni = await push({ event: 'mac-table', cid: 'globex', vni: 10000, base: 0, revision: 1, entries: [entry({ revision: 1, added: [{ mac: '02:00:00:00:09:01', vtep: '192.0.2.209' }] })] });
+    expect([unknownVni.status, unknownVni.reason]).toEqual([481, expect.stringMatching(/globex/)]);
+    expect(kernel()).toBe(before);
+    expect(pings(ns.vm1, '192.0.2.11')).toBe(true);
+  }, 60_000);
+
   it('after BYE of VM2 the ping stops; a new INVITE brings it back', async () => {
     expect((await agents.h2!.bye(call2)).status).toBe(200);
     await expect.poll(() => fdb(ns.h1), { timeout: 10_000 }).not.toMatch(/02:00:00:00:02:01 dst/);
@@ -132,7 +152,7 @@ describe.skipIf(why !== null)('hNVE agents on the Linux VXLAN data plane', () =>
         if (b.final) resolve(b.status);
       }),
     );
-    const r = await agents.h2!.refer({ to: 'h4' });
+    const r = await agents.h2!.refer({ vtep: VTEP.h4 }); // the new host named by its VTEP
     expect(r.status, r.reason).toBe(202);
     expect(await final).toBe(200);
     await new Promise((r) => setTimeout(r, 1500));
