@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { testRedis, type TestRedis } from '../support/redis.ts';
-import { NVO_BIN, runNvo } from '../support/nvo-cli.ts';
+import { expectRefused, NVO_BIN, runNvo } from '../support/nvo-cli.ts';
 
 const LAB = new URL('../../lab/inventory.yaml', import.meta.url).pathname;
 
@@ -30,16 +30,8 @@ function file(name: string, text: string): string {
   return p;
 }
 
-/** Runs a command that must fail with `code` and one stderr line matching `line`, changing nothing. */
-async function fails(args: string[], code: number, line: RegExp): Promise<void> {
-  const before = await t.snapshot();
-  const r = await nvo(args);
-  expect(r.code, r.stderr).toBe(code);
-  expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
-  expect(r.stderr).toMatch(/^nvo: error: /);
-  expect(r.stderr).toMatch(line);
-  expect(await t.snapshot()).toBe(before);
-}
+/** A command that must fail with `code` and one stderr line matching `line`, changing nothing. */
+const fails = (args: string[], code: number, line: RegExp) => expectRefused(nvo, () => t.snapshot(), args, code, line);
 
 /** Like `fails`, for input with several faults: every one shown, the first on the `nvo: error:` line
  *  and one indented line for each further one, in `lines`' order. */

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { testRedis, type TestRedis } from '../support/redis.ts';
-import { runNvo } from '../support/nvo-cli.ts';
+import { expectRefused, runNvo } from '../support/nvo-cli.ts';
 
 const LAB = new URL('../../lab/inventory.yaml', import.meta.url).pathname;
 
@@ -67,17 +67,8 @@ async function ok(args: string[]): Promise<string> {
   return r.stdout;
 }
 
-/** A command that must fail with `code` and one stderr line matching `line`, changing nothing in Redis. */
-async function fails(args: string[], code: number, line: RegExp): Promise<void> {
-  const before = await t.snapshot();
-  const r = await nvo(args);
-  expect(r.code, r.stderr).toBe(code);
-  expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
-  expect(r.stderr).toMatch(/^nvo: error: /);
-  expect(r.stderr).toMatch(line);
-  expect(r.stdout).toBe('');
-  expect(await t.snapshot()).toBe(before);
-}
+/** A command that must fail with `code` and one stderr line matching `line`, changing nothing. */
+const fails = (args: string[], code: number, line: RegExp) => expectRefused(nvo, () => t.snapshot(), args, code, line);
 
 /** An aligned table as header + rows of cells (columns are two or more spaces apart). */
 function table(text: string): { header: string[]; rows: string[][] } {

@@ -2,7 +2,6 @@
 // behind the admin token; /metrics parsed by the official Prometheus Python client (Debian
 // python3-prometheus-client) as an independent reader. Devices are SIMULATED (harness.ts); the INVITE
 // goes hNVE client → tenant proxy → network proxy → this pipeline, so its latency is the proxy's own.
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { chromium } from 'playwright-core';
@@ -16,6 +15,7 @@ import { InventoryStore } from '../../src/store/inventory-store.ts';
 import { NveStore } from '../../src/store/nve-store.ts';
 import { HNVES, INVENTORY, SECRETS, startTenantProxy } from '../proxy/harness.ts';
 import { harness, vlans, type Harness } from './harness.ts';
+import { sample, scrape } from '../support/prometheus.ts';
 
 const TOKEN = 'dashboard-test-token-0123456789';
 const CHROMIUM = '/usr/bin/chromium';
@@ -104,28 +104,8 @@ describe('queue dashboard and metrics', () => {
   }, 120_000);
 
   it('/metrics is Prometheus text with the pipeline metrics', async () => {
-    const res = await fetch(`${base}/metrics`);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-    const text = await res.text();
-    const py = `
-import sys, json
-from prometheus_client.parser import text_string_to_metric_families
-out = {}
-for fam in text_string_to_metric_families(sys.stdin.read()):
-    for s in fam.samples:
-        out.setdefault(s.name, []).append([s.labels, s.value])
-print(json.dumps(out))
-`;
-    const child = execFile('/usr/bin/python3', ['-c', py], { maxBuffer: 16 << 20 });
-    const done = new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-      child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`parser exited ${code}`))));
-    });
-    child.stdin!.end(text);
-    const samples = JSON.parse(await done) as Record<string, [Record<string, string>, number][]>;
-    const one = (name: string, labels: Record<string, string>) => samples[name]?.find(([l]) => Object.entries(labels).every(([k, v]) => l[k] === v))?.[1];
+    const samples = await scrape(`${base}/metrics`);
+    const one = (name: string, labels: Record<string, string>) => sample(samples, name, labels);
     const commits = await h.sim.commits('tor1');
     expect(commits).toBeGreaterThan(0);
     expect(one('nvo_device_commits_total', { device: 'tor1' })).toBe(commits);

@@ -5,7 +5,7 @@
 // in this process; the INVITE goes hNVE client → tenant proxy (in this process) → the network proxy
 // process. The scraped text is parsed by the official Prometheus Python client (Debian
 // python3-prometheus-client) as an independent reader.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessagingClient } from '../../src/agent/hnve/messaging-client.ts';
 import type { Fleet } from '../../src/netsim/fleet.ts';
@@ -15,42 +15,14 @@ import { testFleet } from '../netsim/support.ts';
 import { startTenantProxy } from '../proxy/harness.ts';
 import { ProxyProcesses, type ProxyProcess } from '../proxy/multi-process-helpers.ts';
 import { NVO_BIN } from '../support/nvo-cli.ts';
+import { sample, scrape } from '../support/prometheus.ts';
 import { testRedis, type TestRedis } from '../support/redis.ts';
 
 const NP_SECRET = 'np1-shared-secret-for-metrics';
 const NVE_SECRET = 'secret-of-h1-0123456789';
 const DEVICES = ['tor1', 'wan1', 'tgw1'];
 
-type Samples = Record<string, [Record<string, string>, number][]>;
-
-/** GET url, parsed by prometheus_client's own text parser: every sample by name, with its labels. */
-async function scrape(url: string): Promise<Samples> {
-  const res = await fetch(url);
-  expect(res.status).toBe(200);
-  expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-  const text = await res.text();
-  const py = `
-import sys, json
-from prometheus_client.parser import text_string_to_metric_families
-out = {}
-for fam in text_string_to_metric_families(sys.stdin.read()):
-    for s in fam.samples:
-        out.setdefault(s.name, []).append([s.labels, s.value])
-print(json.dumps(out))
-`;
-  const child = execFile('/usr/bin/python3', ['-c', py], { maxBuffer: 16 << 20 });
-  const done = new Promise<string>((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`prometheus parser exited ${code}: ${err}`))));
-  });
-  child.stdin!.end(text);
-  return JSON.parse(await done) as Samples;
-}
-
-const one = (s: Samples, name: string, labels: Record<string, string> = {}) => s[name]?.find(([l]) => Object.entries(labels).every(([k, v]) => l[k] === v))?.[1];
+const one = sample;
 
 let t: TestRedis;
 let fleet: Fleet;

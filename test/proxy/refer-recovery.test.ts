@@ -8,8 +8,8 @@
 // Proxies and agents are separate processes (real Redis, recorder data planes, the in-memory device
 // sync). The runner stops at a known phase through the test hook NVO_TEST_REFER_HOLD: having recorded
 // the phase, it waits there (renewing its lease) until the test kills it.
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../lab/prosody-server.ts';
 import { emptyConfig } from '../../src/model/device-config.ts';
 import { Membership } from '../../src/proxy/network/membership.ts';
 import { DeviceStateStore } from '../../src/store/device-state.ts';
@@ -43,16 +43,6 @@ const agents: Record<string, AgentHandle> = {};
 const h1Calls: string[] = [];
 const referIds: string[] = [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 let npPort = 0;
 const tpConfig = (name: string, port: number) =>

@@ -24,3 +24,17 @@ export function runNvo(args: string[], env: NodeJS.ProcessEnv = {}, o: { cwd?: s
     child.once('close', (code) => done({ code, stdout, stderr }));
   });
 }
+
+/** A command that must fail with `code` and one `nvo: error:` line on stderr matching `line`, print
+ *  nothing on stdout, and leave the store (`snapshot`) exactly as it was. */
+export async function expectRefused(run: (args: string[]) => Promise<NvoRun>, snapshot: () => Promise<string>, args: string[], code: number, line: RegExp): Promise<void> {
+  const { expect } = await import('vitest');
+  const before = await snapshot();
+  const r = await run(args);
+  expect(r.code, r.stderr).toBe(code);
+  expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(r.stderr).toMatch(/^nvo: error: /);
+  expect(r.stderr).toMatch(line);
+  expect(r.stdout).toBe('');
+  expect(await snapshot()).toBe(before);
+}

@@ -2,11 +2,11 @@
 // password, the XMPP server, the controller's JID it takes pushes from, and the data plane it drives.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parse } from 'yaml';
 import { z } from 'zod';
 import { ip } from '../../model/fields.ts';
 import { invalidInput, issuesOf } from '../../model/validate.ts';
 import { invalid, type FieldIssue } from '../../errors.ts';
+import { readConfigMapping } from '../config-file.ts';
 
 // RFC 7622 §3: localpart@domainpart[/resourcepart]; the agent needs a localpart (its own account).
 const jid = z.string().regex(/^[^\s@/"&'<>:]+@[^\s@/]+(\/\S+)?$/, 'must be a JID (user@domain, optionally /resource)');
@@ -72,18 +72,7 @@ export type GatewayAgentConfig = z.output<typeof gatewayAgentConfigSchema>;
 
 /** Reads and checks the file (if any) with `overrides` (from flags) winning, then reads the password. */
 export function loadGatewayAgentConfig(file: string | undefined, overrides: Record<string, unknown> = {}): GatewayAgentConfig & { passwordValue: string } {
-  let doc: Record<string, unknown> = {};
-  if (file) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      throw invalid('config', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    const parsed = parse(text) as unknown;
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid('config', `${file} is not a YAML mapping`);
-    doc = parsed as Record<string, unknown>;
-  }
+  const doc: Record<string, unknown> = file ? readConfigMapping(file) : {};
   const merged: Record<string, unknown> = { ...doc, ...overrides };
   if (overrides.passwordFile !== undefined) delete merged.password;
   // --vtep alone refines the file's Linux data plane; --data-plane of another kind replaces it.

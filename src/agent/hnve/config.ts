@@ -2,11 +2,11 @@
 // proxies are (in order), which data plane it drives, and the VMs it brings up.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parse } from 'yaml';
 import { z } from 'zod';
 import { id, ip, mac } from '../../model/fields.ts';
 import { formatPath, invalidInput, issuesOf } from '../../model/validate.ts';
 import { invalid } from '../../errors.ts';
+import { readConfigMapping } from '../config-file.ts';
 
 const url = z.string().regex(/^wss?:\/\/\S+$/, 'must be a ws:// or wss:// URL');
 const ifName = z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'must be an interface name (1-15 letters, digits, ".", "_", "-")');
@@ -68,18 +68,7 @@ function kindlessFlags(merged: Record<string, unknown>, overrides: Record<string
 
 /** Reads and checks the file; `overrides` (from flags) win over its fields. */
 export function loadAgentConfig(file: string | undefined, overrides: Record<string, unknown> = {}): AgentConfig & { secretValue: string } {
-  let doc: Record<string, unknown> = {};
-  if (file) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      throw invalid('config', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    const parsed = parse(text) as unknown;
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid('config', `${file} is not a YAML mapping`);
-    doc = parsed as Record<string, unknown>;
-  }
+  const doc: Record<string, unknown> = file ? readConfigMapping(file) : {};
   const merged: Record<string, unknown> = { ...doc, ...overrides };
   if (overrides.secretFile !== undefined) delete merged.secret;
   if (overrides.secret !== undefined) delete merged.secretFile;
