@@ -29,12 +29,10 @@ function machineTicks(): { busy: number; idle: number } {
   return { busy: f.reduce((a, b) => a + b, 0) - idle, idle };
 }
 
-function redisPid(): number | undefined {
-  try {
-    return Number(execFileSync('pgrep', ['-x', 'redis-server']).toString().trim().split('\n')[0]);
-  } catch {
-    return undefined;
-  }
+/** The pid of the Redis the stack talks to (INFO server), not whichever redis-server pgrep finds first. */
+async function redisPid(redis: Redis): Promise<number | undefined> {
+  const pid = Number(/^process_id:(\d+)/m.exec(await redis.info('server'))?.[1]);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 /** Calls per command since Redis started (INFO commandstats): the whole server, so run nothing else. */
@@ -64,7 +62,8 @@ async function bytesByPattern(redis: Redis, prefix: string, vms: number): Promis
 
 const s = await startStack({ agents: AGENTS, processes: 1, commitDelayMs: Number(process.env.BENCH_COMMIT_MS ?? 200), workers: Number(process.env.BENCH_WORKERS ?? 1), workerProcesses: Number(process.env.BENCH_WORKER_PROCESSES ?? 0), basePort: 30_000 + Math.floor(Math.random() * 10_000) });
 try {
-  const procs = [...s.pids, { role: 'bench (agents)', pid: process.pid }, ...(redisPid() ? [{ role: 'redis', pid: redisPid()! }] : [])];
+  const redis = await redisPid(s.inventory.redis);
+  const procs = [...s.pids, { role: 'bench (agents)', pid: process.pid }, ...(redis ? [{ role: 'redis', pid: redis }] : [])];
   // warm-up: a tenth of the VMs, outside the figures
   await inviteVms(s, Math.floor(VMS / 10), { salt: 1, inFlight: IN_FLIGHT });
   const before = procs.map((p) => cpuMs(p.pid));

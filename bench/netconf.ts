@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { managementOf, startNetconfServers, type NetconfInstance } from '../lab/netconf-server.ts';
 import * as op from '../src/drivers/netconf/operations.ts';
 import { NetconfSession } from '../src/drivers/netconf/rpc.ts';
+import { pct } from './suite/load.ts';
 
 const N = Number(process.env.BENCH_N ?? 300);
 const PIPELINE_SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
@@ -25,10 +26,6 @@ interface NodeNetconfClient {
 const require = createRequire(import.meta.url);
 const nodeNetconf = require('node-netconf') as { Client: new (o: Record<string, unknown>) => NodeNetconfClient };
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
 const fmt = (xs: number[]) => `median ${pct(xs, 50).toFixed(2)} ms  p99 ${pct(xs, 99).toFixed(2)} ms  (n=${xs.length})`;
 
 export async function nvoSequential(n: NetconfInstance): Promise<number[]> {

@@ -70,3 +70,9 @@ export function notFound(what: string, id: string): NvoError {
 export function conflict(message: string, details: Record<string, unknown> = {}): NvoError {
   return new NvoError('conflict', message, [], details);
 }
+
+/** A lease in Redis (a device's sync lock, a REFER move's runner) was taken over while its holder
+ *  worked: the holder stops without changing anything more. */
+export class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
+}

@@ -4,11 +4,8 @@
 // /metrics, and nothing else, without auth: it is meant for a scraper on a management network
 // (loopback by default).
 import Fastify from 'fastify';
-import type { Registry } from 'prom-client';
 import { NvoError } from '../errors.ts';
 import { metricsRoutes } from './routes/metrics.ts';
-
-export const DEFAULT_METRICS_HOST = '127.0.0.1';
 
 export interface MetricsListener {
   host: string;
@@ -18,10 +15,10 @@ export interface MetricsListener {
 }
 
 /** Listens on host:port (0 = any free port; the result says which). */
-export async function listenMetrics(o: { host?: string; port: number; registry?: Registry }): Promise<MetricsListener> {
-  const host = o.host ?? DEFAULT_METRICS_HOST;
+export async function listenMetrics(o: { host?: string; port: number }): Promise<MetricsListener> {
+  const host = o.host ?? '127.0.0.1';
   const app = Fastify({ logger: false });
-  await app.register(metricsRoutes(o.registry));
+  await app.register(metricsRoutes());
   try {
     await app.listen({ host, port: o.port });
   } catch (e) {

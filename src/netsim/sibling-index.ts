@@ -43,7 +43,8 @@ let nextStamp = 1;
 const groupId = (ns: string | null, name: string, keys: readonly string[]) => `${String(ns)}\u0000${name}\u0000${keys.join('\u0000')}`;
 
 // A key leaf's value as findMatch has always read it: the first child of that name in the entry's namespace.
-function keyValue(el: Element, k: string): string | undefined {
+/** The value of key leaf `k` of list entry `el`, or undefined when it has none. */
+export function keyValue(el: Element, k: string): string | undefined {
   for (let n: Node | null = el.firstChild; n; n = n.nextSibling) {
     if (n.nodeType === 1 && (n as Element).localName === k && (n as Element).namespaceURI === el.namespaceURI) return leafValue(n as Element);
   }

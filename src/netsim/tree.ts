@@ -5,7 +5,7 @@ import { DOMImplementation, type Document, type Element, type Node } from '@xmld
 import { NC_NS, children } from '../drivers/netconf/xml.ts';
 import { MODULES } from './nvo3-lab.ts';
 import { childSchema, type Module, type SchemaNode } from './schema.ts';
-import { findKeyed, leafValue } from './sibling-index.ts';
+import { findKeyed, keyValue, leafValue } from './sibling-index.ts';
 
 export const moduleByNs = new Map<string, Module>(MODULES.map((m) => [m.namespace, m]));
 
@@ -31,13 +31,6 @@ export function keysOf(el: Element, sn: SchemaNode | undefined): string[] | 'lea
   if (moduleByNs.has(el.namespaceURI ?? '')) return null;
   const first = children(el)[0];
   return first && isLeaf(first) ? [first.localName ?? ''] : null;
-}
-
-function keyValue(el: Element, k: string): string | undefined {
-  for (let n: Node | null = el.firstChild; n; n = n.nextSibling) {
-    if (n.nodeType === 1 && (n as Element).localName === k && (n as Element).namespaceURI === el.namespaceURI) return value(n as Element);
-  }
-  return undefined;
 }
 
 export function keyValues(el: Element, keys: string[]): (string | undefined)[] {

@@ -2,7 +2,7 @@
 // (driver-registry.ts) implement it; the worker never sees a transport.
 import type { Device } from '../model/device.ts';
 import type { DeviceChange, DeviceConfig, EntryKind } from '../model/device-config.ts';
-import { NvoError } from '../errors.ts';
+import { LeaseLostError, NvoError } from '../errors.ts';
 
 export interface ApplyRequest {
   /** The applied revision the change was computed from (XMPP agents check it, RFC-less but ours). */
@@ -29,6 +29,11 @@ export interface DeviceDriver {
   isolation?: boolean;
   /** Entry kinds the device's dialect cannot hold: read-back never shows them, so they are not drift. */
   ignoredKinds?(device: Device): readonly EntryKind[];
+}
+
+/** Worth another attempt: a transient fault, or a sync lock lost to another worker (who carries on). */
+export function isRetryable(err: unknown): boolean {
+  return isTransient(err) || err instanceof LeaseLostError;
 }
 
 export function isTransient(err: unknown): boolean {

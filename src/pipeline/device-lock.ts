@@ -6,6 +6,7 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../store/keys.ts';
 import { evalLua } from '../store/lua.ts';
+import { LeaseLostError } from '../errors.ts';
 
 // Input: KEYS[1] lock, KEYS[2] epoch; ARGV[1] ttl ms
 // Output: the fence token (the new epoch), or 0 when another holder's lock is alive
@@ -42,9 +43,7 @@ export interface DeviceLease {
   release(): Promise<void>;
 }
 
-export class LeaseLostError extends Error {
-  override readonly name = 'LeaseLostError';
-}
+export { LeaseLostError } from '../errors.ts';
 
 export class DeviceLock {
   constructor(

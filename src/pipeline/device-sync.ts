@@ -14,7 +14,7 @@ import { diffConfig, emptyConfig, isEmptyChange, normalizeConfig, stableJson, ty
 import type { DeviceStateStore } from '../store/device-state.ts';
 import type { Keys } from '../store/keys.ts';
 import { NvoError } from '../errors.ts';
-import { deviceWords, isAccessFailure, isDriftRefusal, isTransient } from './device-driver.ts';
+import { deviceWords, isAccessFailure, isDriftRefusal, isRetryable } from './device-driver.ts';
 import type { DeviceLease } from './device-lock.ts';
 import type { DriverRegistry } from './driver-registry.ts';
 import { isolate } from './isolate.ts';
@@ -107,11 +107,13 @@ export async function syncDevice(deps: SyncDeps, device: string, lease: DeviceLe
       await records.clearFailure(device);
       return { ...outcome, revision: step.revision, coalesced: Math.max(0, step.revision - snap.applied.revision), behind: step.revision < snap.revision };
     } catch (err) {
-      if (isTransient(err) || err instanceof Error && err.name === 'LeaseLostError') throw err;
-      if (isAccessFailure(err)) throw await failAccess(deps, snap, err);
+      if (isRetryable(err)) throw err;
+      if (isAccessFailure(err)) throw await failRevision(deps, snap, err);
       if (!opts.repair && driver.read && isDriftRefusal(err)) {
         log.warn({ event: 'drift-refusal', err: deviceWords(device, err) }, 'the device does not have what nvo applied; reading it back and syncing against that');
-        await store.setSyncing(device, false);
+        // Once, as a repair: it reads the full snapshot and the device, so it starts over. A session's
+        // own dangling reference is refused with these tags too; the repair's refusal then goes to
+        // the culprit search below, one read later.
         return syncDevice(deps, device, lease, { repair: true });
       }
       if (deps.coalesce === false) throw await failOrBlame(deps, snap, step.candidates.length === 1 ? step.candidates[0]!.owner : null, err);
@@ -119,11 +121,7 @@ export async function syncDevice(deps: SyncDeps, device: string, lease: DeviceLe
       log.warn({ event: 'refused', err: deviceWords(device, err), owners: owners.slice(0, 50) }, 'device refused a coalesced change; isolating the culprit');
       const res = await isolate({ driver, dev, lease, snap, base, batchError: err });
       outcome.commits += res.commits;
-      if (res.unattributed) {
-        const words = deviceWords(device, res.unattributed);
-        await failWhole(deps, snap, words);
-        throw new DeviceRefusedError('device-error', `${device}: ${words.message}`, [], words.details);
-      }
+      if (res.unattributed) throw await failRevision(deps, snap, res.unattributed);
       await records.refuse(device, res.refused);
       for (const [owner, r] of res.refused) {
         m.failures.inc({ device, kind: 'refused' });
@@ -168,14 +166,15 @@ async function readOrFail(deps: SyncDeps, snap: SyncSnapshot, dev: Device, read:
   try {
     return await read(dev);
   } catch (err) {
-    if (isTransient(err) || (err instanceof Error && err.name === 'LeaseLostError')) throw err;
-    throw await failAccess(deps, snap, err);
+    if (isRetryable(err)) throw err;
+    throw await failRevision(deps, snap, err);
   }
 }
 
-/** nvo could not get in (or the read was refused): nobody's contribution is to blame, so the whole
- *  revision fails — waiting sessions hear the device's words now instead of at their deadline. */
-async function failAccess(deps: SyncDeps, snap: SyncSnapshot, err: unknown): Promise<DeviceRefusedError> {
+/** Nobody's contribution is to blame (nvo could not get in, the read was refused, or no culprit was
+ *  found), so the whole revision fails — waiting sessions hear the device's words now, not at their
+ *  deadline. */
+async function failRevision(deps: SyncDeps, snap: SyncSnapshot, err: unknown): Promise<DeviceRefusedError> {
   const words = deviceWords(snap.device, err);
   await failWhole(deps, snap, words);
   return new DeviceRefusedError('device-error', prefixed(snap.device, words.message), [], words.details);

@@ -6,7 +6,7 @@
 // that, nobody can be blamed and the whole sync fails.
 import type { Device } from '../model/device.ts';
 import { diffConfig, isEmptyChange, type DeviceConfig } from '../model/device-config.ts';
-import { deviceWords, isTransient, type DeviceDriver } from './device-driver.ts';
+import { deviceWords, isRetryable, type DeviceDriver } from './device-driver.ts';
 import type { DeviceLease } from './device-lock.ts';
 import { pendingOf, settledOf, unionOf, type Contribution, type Refusal, type SyncSnapshot } from './sync-snapshot.ts';
 
@@ -44,7 +44,7 @@ export async function isolate(i: IsolateInput): Promise<IsolateResult> {
       if (r.committed) res.commits++;
       return true;
     } catch (err) {
-      if (isTransient(err) || (err instanceof Error && err.name === 'LeaseLostError')) throw err;
+      if (isRetryable(err)) throw err;
       return err;
     }
   };

@@ -29,11 +29,7 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 12, baseDelayMs: 500, maxDelayMs: 30_000 };
 
-/** Exponential with "equal jitter": half the step fixed, half random, so retries of many devices spread out. */
-export function backoffDelay(attemptsMade: number, p: RetryPolicy, random = Math.random): number {
-  const step = Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** Math.max(0, attemptsMade - 1));
-  return Math.round(step / 2 + (random() * step) / 2);
-}
+export { backoffDelay } from '../backoff.ts';
 
 export function jobIdFor(device: string, epoch: number): string {
   return `sync.${device}.${epoch}`;

@@ -9,7 +9,7 @@
 // and the device lease expires after the same time, so recovery takes about lockDuration +
 // stalledInterval. The device itself rolls back a confirmed commit that no one confirms.
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { deviceWords, isTransient } from './device-driver.ts';
+import { deviceWords, isRetryable } from './device-driver.ts';
 import { DeviceLock } from './device-lock.ts';
 import { DeviceRefusedError, syncDevice, type SyncDeps } from './device-sync.ts';
 import * as m from './metrics.ts';
@@ -76,7 +76,7 @@ export function startSyncWorker(o: SyncWorkerOptions): Worker<SyncJobData> {
         outcome = 'refused';
         throw new UnrecoverableError(err.message);
       }
-      if (isTransient(err) || (err instanceof Error && err.name === 'LeaseLostError')) {
+      if (isRetryable(err)) {
         outcome = 'retry';
         const words = deviceWords(device, err);
         m.retries.inc({ device, code: words.code });

@@ -16,10 +16,7 @@ const listen = z.strictObject({
 });
 
 /** Prometheus /metrics of this process (the sync workers' and INVITE figures live only here); left out = none. */
-const metrics = z.strictObject({
-  host: host.default('127.0.0.1'),
-  port: z.number().int('must be a whole number').min(0, 'at least 0').max(65535, 'at most 65535'),
-});
+const metrics = listen;
 
 const seconds = (what: string) => z.number().positive(`${what} must be above 0 seconds`).max(86_400, 'at most 86400 seconds (a day)');
 

@@ -4,6 +4,7 @@ import { RecorderDataPlane } from '../../dataplane/recorder.ts';
 import type { DataPlane } from '../../dataplane/data-plane.ts';
 import type { GatewayAgentConfig } from './config.ts';
 import { GatewayAgent } from './gateway-agent.ts';
+import { backoffDelay } from '../../backoff.ts';
 
 /** The data plane the settings name; Linux is loaded only when asked for. */
 export async function gatewayDataPlane(d: GatewayAgentConfig['dataPlane']): Promise<DataPlane> {
@@ -36,11 +37,8 @@ function permanentLoginFailure(e: unknown): boolean {
   return err.name === 'SASLError' && err.condition !== undefined && PERMANENT_SASL.has(err.condition);
 }
 
-/** Exponential from 0.5 s, capped at 30 s, with jitter so that agents started together spread out. */
-export function loginBackoffMs(attempt: number, capMs = 30_000): number {
-  const ceiling = Math.min(capMs, 500 * 2 ** Math.min(attempt - 1, 16));
-  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
-}
+/** From 0.5 s up to 30 s between login attempts, jittered so that agents started together spread out. */
+const LOGIN_BACKOFF = { baseDelayMs: 500, maxDelayMs: 30_000 };
 
 export async function runGatewayAgent(o: GatewayAgentRunOptions): Promise<GatewayAgent> {
   const log = o.log ?? ((l: string) => console.error(l));
@@ -79,7 +77,7 @@ export async function runGatewayAgent(o: GatewayAgentRunOptions): Promise<Gatewa
         throw new NvoError('unauthorized', `gateway agent ${o.jid}: the XMPP server at ${o.service} refused the login: ${(e as Error).message}`);
       }
       if (stopping) break;
-      const wait = loginBackoffMs(attempt);
+      const wait = backoffDelay(attempt, LOGIN_BACKOFF);
       log(`gateway-agent ${o.jid}: cannot log in at ${o.service} (attempt ${attempt}): ${(e as Error).message}; next try in ${(wait / 1000).toFixed(1)} s`);
       await new Promise<void>((r) => {
         const timer = setTimeout(r, wait);

@@ -25,8 +25,7 @@ export function queuesRoutes(queues: Queue[]) {
       // Bull Board's ~40 JSON routes (…/obliterate, …/retry) serve its page, not nvo's clients: kept
       // out of /openapi.json, except the page itself.
       scoped.addHook('onRoute', (r) => {
-        const page = r.url === QUEUES_PATH || r.url === `${QUEUES_PATH}/`;
-        r.config = { ...r.config, openapi: { summary: 'the queue dashboard (Bull Board, HTML; admin token)', tag: 'queues', hide: !page || r.url.endsWith('/') } };
+        r.config = { ...r.config, openapi: { summary: 'the queue dashboard (Bull Board, HTML; admin token)', tag: 'queues', hide: r.url !== QUEUES_PATH } };
       });
       await scoped.register(board.registerPlugin(), { prefix: QUEUES_PATH });
     });

@@ -89,7 +89,7 @@ export function registerDeviceSync(program: Command, ctx: CliContext): void {
       const { DeviceStateStore } = await import('../../store/device-state.ts');
       const states = new DeviceStateStore(inventory.redis, inventory.k);
       // One device: it must be in the inventory or have state (a deleted device's leftovers are listed).
-      if (id && !(await inventory.get('device', id)) && !(await states.devices()).includes(id)) throw notFound('device', id);
+      if (id && !(await inventory.get('device', id)) && !(await inventory.redis.sismember(inventory.k.deviceIndex, id))) throw notFound('device', id);
       const ids = id ? [id] : [...new Set([...(await inventory.list('device')).map((d) => d.id), ...(await states.devices())])].sort();
       const rows = [];
       for (const d of ids) {

@@ -78,7 +78,8 @@ export function plan(target: DeviceConfig, s: KernelState, set: PlanSettings, op
     // with the MAC hosts already have in their ARP caches. A bridge takes the lowest port MAC by
     // default, and a new VXLAN port has a random one: the lab's VMs kept the old gateway MAC for up
     // to ~40 s (reachable → stale → probe) after a rebuild and lost the WAN meanwhile.
-    if (irb && have?.address !== irbMac(irb)) out.push(ip('link', 'set', 'dev', name, 'address', irbMac(irb)));
+    const mac = irb ? irbMac(irb) : undefined;
+    if (mac && have?.address !== mac) out.push(ip('link', 'set', 'dev', name, 'address', mac));
     ensureUp(out, name, have);
     const addrs = have ? (s.addrs.get(name) ?? []) : [];
     // The IRB is the first global address; the others are strays (or a previous IRB being replaced).
@@ -118,7 +119,11 @@ export function plan(target: DeviceConfig, s: KernelState, set: PlanSettings, op
   // frames instead of an underlay multicast group), a static entry per remote MAC.
   const wantRemotes = new Map<string, Set<string>>();
   for (const f of target.floods) addTo(wantRemotes, vxlanName(f.vni), `${ZERO_MAC} ${f.vtep}`);
-  for (const m of target.macs) addTo(wantRemotes, vxlanName(m.vni), `${m.mac} ${m.vtep}`);
+  const wantBridgedAll = new Map<string, Set<string>>();
+  for (const m of target.macs) {
+    addTo(wantRemotes, vxlanName(m.vni), `${m.mac} ${m.vtep}`);
+    addTo(wantBridgedAll, vxlanName(m.vni), m.mac);
+  }
   for (const v of target.vnis) {
     const name = vxlanName(v.vni);
     const want = wantRemotes.get(name) ?? new Set<string>();
@@ -135,7 +140,7 @@ export function plan(target: DeviceConfig, s: KernelState, set: PlanSettings, op
     // The bridge's entry for each remote MAC points at the VXLAN device, so unicast to it is not
     // flooded to the local ports; `extern_learn` (a control plane's entry, as EVPN daemons install
     // them) never ages and marks it as nvo's, apart from a user's `static` ones.
-    const wantBridged = new Set([...want].map((k) => k.split(' ')[0]!).filter((m) => m !== ZERO_MAC));
+    const wantBridged = wantBridgedAll.get(name) ?? new Set<string>();
     const haveBridged = recreated.has(name) ? [] : (s.bridged.get(name) ?? []);
     for (const r of haveBridged) if (!wantBridged.has(r.mac)) out.push(bridge('fdb', 'del', r.mac, 'dev', name, 'master'));
     const bridgedMacs = new Set(haveBridged.map((r) => r.mac));

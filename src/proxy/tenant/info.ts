@@ -18,6 +18,7 @@ import type { TenantDeps } from './deps.ts';
 import { requireRegistered } from './invite.ts';
 import { fanout } from './mac-fanout.ts';
 import type { Session } from './sessions.ts';
+import type { CallOrder } from './call-order.ts';
 
 /** A session with the MACs INFO added beyond its first. */
 export type InfoSession = Session & { macs?: string[] };
@@ -31,11 +32,17 @@ const PACKAGES = ['mac', 'state', 'ack', 'refer-ack'];
 
 export type ReferAckHandler = (ctx: RequestContext) => Promise<FinalAnswer>;
 
-export function infoHandler(d: TenantDeps, referAck: ReferAckHandler) {
-  return async (ctx: RequestContext): Promise<FinalAnswer> => {
+export function infoHandler(d: TenantDeps, referAck: ReferAckHandler, order: CallOrder) {
+  // Only the mac package changes a table: it alone takes the call's order (call-order.ts).
+  const mac = order.wrap(async (ctx) => {
     await requireRegistered(d, ctx.identity);
+    return macInfo(d, ctx);
+  });
+  return async (ctx: RequestContext): Promise<FinalAnswer> => {
     const pkg = ctx.req.body.package;
-    if (pkg === 'mac') return macInfo(d, ctx);
+    // Handed on before any await: the order is taken in the order the server admitted the requests.
+    if (pkg === 'mac') return mac(ctx);
+    await requireRegistered(d, ctx.identity);
     if (pkg === 'state') return stateInfo(d, ctx);
     if (pkg === 'ack') {
       const b = parseInput(ackBody, ctx.req.body, 'INFO ack', ['body']);
@@ -102,7 +109,7 @@ export async function stateOf(d: TenantDeps, nve: string, have: Record<string, n
   }
   // Each session's last CSeq: an agent that restarted lost its counters, and its next BYE or INFO in
   // the call must go above what it used before (RFC 3261 §12.2.1.1), or it is refused 400.
-  const cseqs = await Promise.all(sessions.map((s) => d.transactions.lastCseq(nve, s.callId)));
+  const cseqs = await d.transactions.lastCseqs(nve, sessions.map((s) => s.callId));
   return {
     sessions: sessions.map((s, i) => ({ callId: s.callId, cid: s.cid, mac: s.mac, macs: s.macs ?? [], ...(s.ip ? { ip: s.ip } : {}), answer: s.answer ?? {}, cseq: cseqs[i]! })),
     vnis,

@@ -8,6 +8,7 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../../store/keys.ts';
 import { evalLua } from '../../store/lua.ts';
+import { LeaseLostError } from '../../errors.ts';
 
 export const LEASE_MS = 10_000;
 const KEEP_SECONDS = 86_400; // the record, after the move, for `nvo` and the logs
@@ -72,11 +73,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
-/** The runner no longer holds the move's lease (it stalled and a sweep took the move over). */
-export class LeaseLost extends Error {
-  override readonly name = 'LeaseLost';
-}
-
 export class ReferLedger {
   constructor(
     private readonly redis: Redis,
@@ -105,10 +101,10 @@ export class ReferLedger {
     return evalLua(this.redis, CLAIM, 1, this.k.refer(referId), token, this.leaseMs) as Promise<'gone' | 'done' | 'live' | 'ok'>;
   }
 
-  /** Writes fields if the token still holds the lease (renewing it); else throws LeaseLost. */
+  /** Writes fields if the token still holds the lease (renewing it); else throws LeaseLostError (a stalled runner whose move a sweep took over). */
   async write(referId: string, token: string, fields: Record<string, string | number> = {}): Promise<void> {
     const ok = Number(await evalLua(this.redis, WRITE, 1, this.k.refer(referId), token, this.leaseMs, ...Object.entries(fields).flat()));
-    if (!ok) throw new LeaseLost(`move ${referId} is run by another process now`);
+    if (!ok) throw new LeaseLostError(`move ${referId} is run by another process now`);
   }
 
   /** Renews the lease every third of it until the returned function is called. A renewal that finds
@@ -121,7 +117,7 @@ export class ReferLedger {
 
   /** The move has ended: state done, lease and busy keys gone, out of the active set. */
   async finish(referId: string, source: string, target: string, token: string): Promise<void> {
-    if (!Number(await evalLua(this.redis, FINISH, 4, ...this.keys4(referId, source, target), referId, token))) throw new LeaseLost(`move ${referId} is run by another process now`);
+    if (!Number(await evalLua(this.redis, FINISH, 4, ...this.keys4(referId, source, target), referId, token))) throw new LeaseLostError(`move ${referId} is run by another process now`);
   }
 
   active(): Promise<string[]> {

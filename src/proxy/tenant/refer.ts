@@ -31,7 +31,8 @@ import type { CallOrder } from './call-order.ts';
 import type { TenantDeps } from './deps.ts';
 import { fanoutDeps, type InfoSession } from './info.ts';
 import { fanout } from './mac-fanout.ts';
-import { LeaseLost, ReferLedger } from './refer-ledger.ts';
+import { ReferLedger } from './refer-ledger.ts';
+import { LeaseLostError } from '../../errors.ts';
 import type { Registration } from './registrar.ts';
 
 /** The REFER keys (store/keys.ts). */
@@ -159,7 +160,7 @@ export class ReferCoordinator {
     try {
       return await leg();
     } catch (e) {
-      if (e instanceof LeaseLost) this.d.log.warn({ referId: m.p.referId, err: e.message }, 'REFER taken over by another process');
+      if (e instanceof LeaseLostError) this.d.log.warn({ referId: m.p.referId, err: e.message }, 'REFER taken over by another process');
       else this.d.log.error({ referId: m.p.referId, err: e instanceof Error ? e.message : String(e) }, 'REFER failed');
       return null;
     } finally {
@@ -206,7 +207,7 @@ export class ReferCoordinator {
       }
       await this.everywhere(p, cids, 'switch');
     } catch (e) {
-      if (e instanceof LeaseLost) throw e;
+      if (e instanceof LeaseLostError) throw e;
       const status = e instanceof StatusError ? e.status : 500;
       return this.rollback(m, status, `${e instanceof Error ? e.message : String(e)}; ${p.source.nve} left as it was`, switched);
     }
@@ -228,7 +229,7 @@ export class ReferCoordinator {
       await this.notify(p.source.nve, p.referId, this.doneBody(p));
       await this.notify(p.target.nve, p.referId, this.doneBody(p));
     } catch (e) {
-      if (e instanceof LeaseLost) throw e;
+      if (e instanceof LeaseLostError) throw e;
       // The sessions are at the target and reachable; only clean-up of the old tunnels failed.
       return this.conclude(m, 500, `moved, but removing the old tunnels failed: ${e instanceof Error ? e.message : String(e)}`);
     }

@@ -93,8 +93,10 @@ export class TenantProxy {
     };
     const d = this.deps;
     d.delivery.onAnswer = recordAcks(d);
-    // INFO and BYE change a session's MAC table: one at a time per call, in CSeq order; REFER's
-    // transfer of a session takes the same per-call lease.
+    // BYE and INFO mac change a session's MAC table: one at a time per call, in CSeq order; REFER's
+    // transfer of a session takes the same per-call lease. The other INFO packages (state, ack,
+    // refer-ack) change no table and go unordered: an ack, the busiest message of a fan-out, would
+    // otherwise pay two Redis calls and leave an order record for a day.
     const order = new CallOrder(opts.redis, opts.k);
     this.refer = new ReferCoordinator(d, opts.redis, opts.k, { order, leaseMs: opts.referLeaseMs, holdAt: process.env.NVO_TEST_REFER_HOLD || undefined });
     // The order below is the order of the protocol document's method list.
@@ -103,7 +105,7 @@ export class TenantProxy {
       INVITE: inviteHandler(d),
       BYE: order.wrap(byeHandler(d)),
       CANCEL: cancelHandler(d),
-      INFO: order.wrap(infoHandler(d, this.refer.ackHandler())),
+      INFO: infoHandler(d, this.refer.ackHandler(), order),
       REFER: this.refer.handler(),
       OPTIONS: async (ctx: { identity: string }) => {
         await requireRegistered(d, ctx.identity);

@@ -49,9 +49,11 @@ export class Transactions {
     await this.redis.set(this.k.msgTx(`${this.scope}/${from}`, tid), JSON.stringify(rec), 'EX', this.ttlSeconds);
   }
 
-  /** The highest CSeq `from` has used in the call here (0: none on record). */
-  async lastCseq(from: string, callId: string): Promise<number> {
-    return Number((await this.redis.get(this.k.msgCseq(`${this.scope}/${from}`, callId))) ?? 0);
+  /** The highest CSeq `from` has used in each call here (0: none on record), in one round trip. */
+  async lastCseqs(from: string, callIds: string[]): Promise<number[]> {
+    if (callIds.length === 0) return [];
+    const got = await this.redis.mget(callIds.map((c) => this.k.msgCseq(`${this.scope}/${from}`, c)));
+    return got.map((v) => Number(v ?? 0));
   }
 
   /** null when the CSeq is above every earlier one of this call, else the last one seen. */
