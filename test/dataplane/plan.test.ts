@@ -9,6 +9,7 @@ import { LinuxDataPlane } from '../../src/dataplane/linux/linux-data-plane.ts';
 import { bridgeName, decodeMark, encodeMark, type Mark, IFNAMSIZ, nameForMark, trunkVlanName, vrfDeviceName, vxlanName, checkIfName } from '../../src/dataplane/linux/names.ts';
 import { nameConflicts, plan, type PlanSettings } from '../../src/dataplane/linux/plan.ts';
 import { validateChange, validateConfig } from '../../src/dataplane/linux/validate.ts';
+import { rejection } from '../support/rejection.ts';
 
 const set: PlanSettings = { localVtep: '203.0.113.1', underlayDev: 'ul0', dstPort: 4789, kernelVrf: false };
 const cfg: DeviceConfig = normalizeConfig({
@@ -186,12 +187,9 @@ describe('a trunk on a kernel without 802.1Q', () => {
   it.skipIf(skip !== null)('is refused before the first change, naming trunk and what to do instead', async () => {
     const runner = new ThrowawayNamespaceRunner();
     const dp = new LinuxDataPlane({ localVtep: '203.0.113.1', trunk: 'lo', runner });
-    const err = await dp.reconcile(cfg).then(
-      () => null,
-      (e: unknown) => e as NvoError,
-    );
-    expect(err?.code).toBe('invalid-input');
-    expect(err?.issues).toEqual([{ field: 'trunk', reason: expect.stringMatching(/no 802\.1Q VLAN devices; leave trunk unset/) }]);
+    const err = await rejection(dp.reconcile(cfg), NvoError);
+    expect(err.code).toBe('invalid-input');
+    expect(err.issues).toEqual([{ field: 'trunk', reason: expect.stringMatching(/no 802\.1Q VLAN devices; leave trunk unset/) }]);
     expect((await dp.capabilities()).vlan8021q).toBe(false);
     // Only reads and the probes ran: the refusal came before the plan.
     const writes = runner.log.map((c) => c.args.join(' ')).filter((a) => !a.startsWith('-json') && !a.includes('nvoprobe'));

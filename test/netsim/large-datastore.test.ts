@@ -13,6 +13,7 @@ import { applyEdit } from '../../src/netsim/edit-config.ts';
 import { runOperation } from '../../src/netsim/operations.ts';
 import { newDatastore } from '../../src/netsim/tree.ts';
 import { validateStore } from '../../src/netsim/validate.ts';
+import { rejection } from '../support/rejection.ts';
 import { LAB } from './support.ts';
 
 const NC = 'urn:ietf:params:xml:ns:netconf:base:1.0';
@@ -229,13 +230,9 @@ describe('netsim on a large datastore', () => {
     await rpc('<commit/>');
     await edit(macXml(101, addr(101), '192.0.2.2'));
     await rpc('<commit/>');
-    const refused = await edit(`<vni${opAttr('delete')}><id>101</id></vni>`).then(
-      () => null,
-      (err: unknown) => err,
-    );
-    expect(refused).toBeInstanceOf(DeviceError);
-    expect((refused as DeviceError).errors).toEqual(expectedErrors(await rpc('<get-config><source><candidate/></source></get-config>'), `<nvo xmlns="${LAB}"><vni${opAttr('delete')}><id>101</id></vni></nvo>`));
-    expect((refused as DeviceError).errors.map((e) => e.appTag)).toEqual(['instance-required']);
+    const refused = await rejection(edit(`<vni${opAttr('delete')}><id>101</id></vni>`), DeviceError);
+    expect(refused.errors).toEqual(expectedErrors(await rpc('<get-config><source><candidate/></source></get-config>'), `<nvo xmlns="${LAB}"><vni${opAttr('delete')}><id>101</id></vni></nvo>`));
+    expect(refused.errors.map((e) => e.appTag)).toEqual(['instance-required']);
     d.stop();
   });
 });

@@ -8,6 +8,7 @@ import type { Device } from '../../src/model/device.ts';
 import { failures, retries } from '../../src/pipeline/metrics.ts';
 import { SimulatedDeviceError, type SimulatedDevices } from '../../src/pipeline/simulated-device.ts';
 import type { DeviceDriver } from '../../src/pipeline/device-driver.ts';
+import { counterValue } from '../support/prometheus.ts';
 import { harness, vlans, type Harness } from './harness.ts';
 
 let h: Harness | null = null;
@@ -15,11 +16,6 @@ afterEach(async () => {
   await h?.close();
   h = null;
 });
-
-async function count(c: typeof retries | typeof failures, labels: Record<string, string>): Promise<number> {
-  const v = (await c.get()).values.filter((x) => Object.entries(labels).every(([k, want]) => (x.labels as Record<string, unknown>)[k] === want));
-  return v.reduce((n, x) => n + x.value, 0);
-}
 
 /** The simulator, with its read-back failing with `fault()` while `failing.n > 0` (counting down). */
 function failingReads(fault: () => Error, failing: { n: number; reads: number }) {
@@ -66,7 +62,7 @@ describe('repair contact', () => {
     expect(failing.reads).toBe(4);
     expect(job.returnvalue).toMatchObject({ drift: true, commits: 1 });
     expect(await h.sim.read({ id: 'tor21' } as Device)).toEqual(vlans());
-    expect(await count(retries, { device: 'tor21' })).toBe(3);
+    expect(await counterValue(retries, { device: 'tor21' })).toBe(3);
     expect(await h.pipeline.store.reachability('tor21')).toMatchObject({ via: 'sync' });
     expect(await h.pipeline.store.status('tor21')).toMatchObject({ syncState: 'in-sync', lastError: null });
     expect(await h.t.redis.sismember(h.t.k.syncRepair, 'tor21')).toBe(0);
@@ -94,8 +90,8 @@ describe('repair contact', () => {
     const job = (await h.pipeline.queue.getJob(jobId))!;
     expect(job.attemptsMade).toBe(1);
     expect(job.failedReason).toBe('tor23: SSH to 127.0.0.1:830: authentication as admin failed');
-    expect(await count(retries, { device: 'tor23' })).toBe(0);
-    expect(await count(failures, { device: 'tor23' })).toBe(1);
+    expect(await counterValue(retries, { device: 'tor23' })).toBe(0);
+    expect(await counterValue(failures, { device: 'tor23' })).toBe(1);
     expect(await h.pipeline.store.status('tor23')).toMatchObject({ syncState: 'unreachable', lastError: { code: 'forbidden', message: 'SSH to 127.0.0.1:830: authentication as admin failed' } });
     expect(await h.pipeline.store.reachability('tor23')).toBeNull();
     expect(await h.t.redis.sismember(h.t.k.syncRepair, 'tor23')).toBe(1);

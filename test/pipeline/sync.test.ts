@@ -7,15 +7,10 @@ import { failures, retries } from '../../src/pipeline/metrics.ts';
 import { backoffDelay } from '../../src/pipeline/sync-queue.ts';
 import { SimulatedDeviceError, simulatedDevice } from '../../src/pipeline/simulated-device.ts';
 import { capturedLog } from '../support/captured-log.ts';
+import { counterValue } from '../support/prometheus.ts';
 import { harness, vlans, type Harness } from './harness.ts';
 
 let h: Harness | null = null;
-
-/** A counter's value for these labels, 0 when it has none. */
-async function count(c: typeof retries | typeof failures, labels: Record<string, string>): Promise<number> {
-  const v = (await c.get()).values.filter((x) => Object.entries(labels).every(([k, want]) => (x.labels as Record<string, unknown>)[k] === want));
-  return v.reduce((n, x) => n + x.value, 0);
-}
 
 async function failedJob(h: Harness, device: string) {
   let jobs = await h.pipeline.queue.getJobs(['failed']);
@@ -93,8 +88,8 @@ describe('device sync pipeline', () => {
     await expect(h.pipeline.port.waitApplied([bad], { deadlineMs: 20_000, sessionId: 'bad' })).rejects.toMatchObject({ code: 'device-error', message: 'tor2: value not in range' });
     // Permanent: the device was asked once, never again (no retry, no trial commit for a sole owner).
     expect((await h.sim.history('tor2')).length).toBe(1);
-    expect(await count(retries, { device: 'tor2' })).toBe(0);
-    expect(await count(failures, { device: 'tor2', kind: 'refused' })).toBe(1);
+    expect(await counterValue(retries, { device: 'tor2' })).toBe(0);
+    expect(await counterValue(failures, { device: 'tor2', kind: 'refused' })).toBe(1);
     const ok = await change(h, 'tor2', 'ok', [7]);
     await h.pipeline.port.waitApplied([ok], { deadlineMs: 20_000, sessionId: 'ok' });
     expect((await h.sim.read(simulatedDevice('tor2'))).vlans.map((v) => v.id)).toEqual([7]);
@@ -159,8 +154,8 @@ describe('device sync pipeline', () => {
     // The batch, then the removals alone: both refused in that one attempt; only a's sync committed.
     expect(refusals).toBe(2);
     expect((await h.sim.history('tor8')).length).toBe(1);
-    expect(await count(failures, { device: 'tor8', kind: 'unattributed' })).toBe(1);
-    expect(await count(retries, { device: 'tor8' })).toBe(0);
+    expect(await counterValue(failures, { device: 'tor8', kind: 'unattributed' })).toBe(1);
+    expect(await counterValue(retries, { device: 'tor8' })).toBe(0);
     expect((await h.pipeline.store.status('tor8')).lastError).toMatchObject({ message: 'vlan 10 is in use by interface ge-0/0/1' });
   });
 

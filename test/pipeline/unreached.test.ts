@@ -6,7 +6,6 @@
 //  - the pinned host key is wrong: the job fails at its first attempt (no retries), with SSH's words,
 //    and a session waiting on the device is failed at once rather than at its deadline.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceSchema } from '../../src/model/device.ts';
 import type { Fleet } from '../../src/netsim/fleet.ts';
@@ -18,24 +17,17 @@ import { testFleet } from '../netsim/support.ts';
 import { NVO_BIN, runNvo } from '../support/nvo-cli.ts';
 import { testRedis, type TestRedis } from '../support/redis.ts';
 import { vlans } from './harness.ts';
+import { freePort } from '../../lab/prosody-server.ts';
 
 let t: TestRedis;
 let inventory: InventoryStore;
 let p: Pipeline;
 let worker: ChildProcess | null = null;
 const fleets: Fleet[] = [];
-let freePort: number;
+/** A loopback port nothing listens on: bound by the OS, then closed. */
+let unusedPort: number;
 
 const nvo = (args: string[]) => runNvo(args, { NVO_PREFIX: t.prefix, NVO_LOG_LEVEL: 'warn' });
-
-/** A loopback port nothing listens on: bound by the OS, then closed. */
-async function unusedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 function netconfDevice(id: string, vtep: string, management: Record<string, unknown>) {
   return deviceSchema.parse({ id, role: 'tor', driver: 'netconf', dialect: 'nvo3-lab', vtep, management: { host: '127.0.0.1', username: 'admin', password: 'admin', ...management } });
@@ -50,8 +42,8 @@ async function nveRow(id: string): Promise<{ registered: boolean; since: string 
 beforeAll(async () => {
   t = await testRedis();
   inventory = new InventoryStore(t.redis, t.prefix);
-  freePort = await unusedPort();
-  await inventory.create('device', netconfDevice('tor11', '192.0.2.31', { port: freePort, hostKeyCheck: 'off' }));
+  unusedPort = await freePort();
+  await inventory.create('device', netconfDevice('tor11', '192.0.2.31', { port: unusedPort, hostKeyCheck: 'off' }));
   const hk = await testFleet({ devices: 1 });
   fleets.push(hk);
   await inventory.create('device', netconfDevice('tor12', '192.0.2.32', { port: hk.ports[0], hostKeyCheck: 'pinned', hostKey: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }));
@@ -96,7 +88,7 @@ describe('nvo device sync of a device nvo cannot reach', () => {
     expect((await p.queue.getJobs(['completed'])).filter((j) => j.data.device === 'tor11')).toEqual([]);
 
     // A device starts listening on that port: the same command now reads it and succeeds.
-    fleets.push(await NetsimFleet.start({ devices: 1, basePort: freePort }));
+    fleets.push(await NetsimFleet.start({ devices: 1, basePort: unusedPort }));
     const again = await nvo(['device', 'sync', 'tor11', '--timeout', '60']);
     expect(again.stderr).toBe('');
     expect(again.code).toBe(0);

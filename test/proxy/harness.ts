@@ -53,6 +53,9 @@ export interface Stack {
   tenant: TenantProxy;
   url: string;
   agent(nve: keyof typeof SECRETS): Promise<MessagingClient>;
+  /** The store's snapshot without the messaging layer's transient msg: keys (nonces, transactions,
+   *  CSeqs; all carry a TTL): what "a refusal changed nothing" compares. */
+  durableSnapshot(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -104,6 +107,12 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       const a = await MessagingClient.connect({ url, nve, secret: SECRETS[nve], proxy: 'tp1' });
       agents.push(a);
       return a;
+    },
+    async durableSnapshot() {
+      return (await t.snapshot())
+        .split('\n')
+        .filter((l) => !l.startsWith(`${t.prefix}msg:`))
+        .join('\n');
     },
     async close() {
       for (const a of agents) await a.close();

@@ -13,9 +13,6 @@ import { SECRETS, startStack, type Stack } from './harness.ts';
 let s: Stack;
 afterEach(() => s?.close().then(() => s.inventory.close()));
 
-/** The store without transient msg: keys (nonces, transactions, CSeqs: all carry a TTL). */
-const durable = async () => (await s.t.snapshot()).split('\n').filter((l) => !l.startsWith(`${s.t.prefix}msg:`)).join('\n');
-
 /** A tenant with its VNI/VRF mapping, as the admin adds one. */
 async function addTenant(cid: string, subnet: string, gateway: string, encapsulations: string[], rd: string) {
   await s.inventory.create('tenant', { cid, name: cid, subnet, gateway, encapsulations });
@@ -100,7 +97,7 @@ describe('authentication', () => {
       nve: { id: 'h1', pod: 'pod1', vtep: '192.0.2.201', encapsulations: ['vxlan'] },
       tenant: { subnet: '192.0.2.0/25', gateway: '192.0.2.1', multicast: true, encapsulations: ['vxlan'] },
     };
-    const before = await durable();
+    const before = await s.durableSnapshot();
     const wrong = await ProtocolClient.connect(url, { identity: 'tp1:intruder', secret: 'not-the-np1-secret', peer: 'np1' });
     try {
       const bare = await wrong.once(wrong.build('INVITE', 'np-call-1', forwarded, false));
@@ -112,7 +109,7 @@ describe('authentication', () => {
     } finally {
       await wrong.close();
     }
-    expect(await durable()).toBe(before);
+    expect(await s.durableSnapshot()).toBe(before);
     expect(s.syncs[0]!.requests).toEqual([]);
 
     // The same request with the shared secret does get through (so the refusals above were the secret's).
@@ -120,7 +117,7 @@ describe('authentication', () => {
     try {
       const ok = await right.request('INVITE', forwarded, { callId: 'np-call-3' });
       expect(ok.status, ok.reason).toBe(200);
-      expect(await durable()).not.toBe(before);
+      expect(await s.durableSnapshot()).not.toBe(before);
     } finally {
       await right.close();
     }
@@ -169,7 +166,7 @@ describe('INVITE refusals that change nothing', () => {
     await h1.register(60);
     // mpls-over-gre: wan1 speaks it, but neither tgw1 nor h1 does.
     await addTenant('mpls', '203.0.113.64/28', '203.0.113.65', ['mpls-over-gre'], '65000:77');
-    const before = await durable();
+    const before = await s.durableSnapshot();
     const r = await h1.invite({ mac: '02:00:00:00:0d:01' }, 'mpls');
     expect(r.status).toBe(488);
     expect(r.reason).toBe('branch np1: no encapsulation is common to the tenant, the hNVE, the WAN gateway and the ToR gateway');
@@ -177,7 +174,7 @@ describe('INVITE refusals that change nothing', () => {
       branch: 'np1',
       offered: { tenant: ['mpls-over-gre'], hnve: ['vxlan', 'nvgre'], wan1: ['vxlan', 'geneve', 'nvgre', 'mpls-over-gre'], tgw1: ['vxlan', 'nvgre'] },
     });
-    expect(await durable()).toBe(before);
+    expect(await s.durableSnapshot()).toBe(before);
   });
 
   it('503 with Retry-After when the VNI pool is exhausted, after the VLAN it took is given back', async () => {
@@ -190,12 +187,12 @@ describe('INVITE refusals that change nothing', () => {
     const a = await h1.invite({ mac: '02:00:00:00:0e:01' }, 'c1');
     expect(a.status, a.reason).toBe(200);
     expect(a.body).toMatchObject({ vni: 10000, vlan: 1000 });
-    const before = await durable();
+    const before = await s.durableSnapshot();
     const b = await h1.invite({ mac: '02:00:00:00:0e:02' }, 'c2');
     expect(b.status).toBe(503);
     expect(b.retryAfter).toBe(30);
     expect(b.body).toMatchObject({ branch: 'np1', error: { code: 'exhausted' } });
-    expect(await durable()).toBe(before);
+    expect(await s.durableSnapshot()).toBe(before);
     // Retrying the same call once the pool has room (what Retry-After invites) succeeds: the refused
     // branch had undone itself, so nothing of it (no CANCEL mark) is left to poison the retry.
     await s.inventory.setSettings({ vniPool: ['10000-10001'] });
@@ -214,7 +211,7 @@ describe('another NVE’s session', () => {
     await h2.register(60);
     const own = await h1.invite({ mac: '02:00:00:00:0f:01' }, 'acme');
     expect(own.status, own.reason).toBe(200);
-    const before = await durable();
+    const before = await s.durableSnapshot();
 
     const info = await h2.client.request('INFO', { package: 'mac', add: ['02:00:00:00:0f:09'], delete: [] }, { callId: own.callId });
     expect(info.status).toBe(403);
@@ -222,7 +219,7 @@ describe('another NVE’s session', () => {
     const inv = await h2.invite({ mac: '02:00:00:00:0f:02' }, 'acme', { callId: own.callId });
     expect(inv.status).toBe(403);
     expect(inv.reason).toBe(`session ${own.callId} belongs to another NVE`);
-    expect(await durable()).toBe(before);
+    expect(await s.durableSnapshot()).toBe(before);
     // The owner still can (so the 403s were about ownership).
     const mine = await h1.client.request('INFO', { package: 'mac', add: ['02:00:00:00:0f:09'], delete: [] }, { callId: own.callId });
     expect(mine.status, mine.reason).toBe(200);

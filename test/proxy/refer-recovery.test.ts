@@ -119,6 +119,17 @@ async function onlyRecordsLeft(referIds: string[]): Promise<void> {
   for (const key of await t.redis.keys(`${t.prefix}msg:order:*`)) expect(await t.redis.hget(key, 'holder'), key).toBeNull();
 }
 
+/** h1 asks to move to h4 and is answered 202; the move, recorded for onlyRecordsLeft, is then held by
+ *  `tp` at `phase`. Its id. */
+async function startMove(tp: ProxyProcess, phase: string): Promise<string> {
+  const r = await agents.h1!.call<{ status: number; reason: string; body: { referId: string } }>('refer', { to: 'h4' });
+  expect(r.status, r.reason).toBe(202);
+  const { referId } = r.body;
+  referIds.push(referId);
+  await expect.poll(() => held(tp)?.phase, { timeout: 30_000 }).toBe(phase);
+  return referId;
+}
+
 const referEvents = (a: AgentHandle, referId: string) => a.events.filter((e) => e.event === 'refer' && e.body.referId === referId).map((e) => e.body);
 
 beforeAll(async () => {
@@ -164,11 +175,7 @@ describe('REFER recovery after the tenant proxy running it is killed', () => {
     const before = await world();
     expect(before.agents.h4!.config).toEqual(emptyConfig());
 
-    const r = await agents.h1!.call<{ status: number; reason: string; body: { referId: string } }>('refer', { to: 'h4' });
-    expect(r.status, r.reason).toBe(202);
-    const { referId } = r.body;
-    referIds.push(referId);
-    await expect.poll(() => held(tpA)?.phase, { timeout: 30_000 }).toBe('switch');
+    const referId = await startMove(tpA, 'switch');
     // Held where it should be: h4 prepared (its VMs' ports up, sessions pending), its VTEP in every
     // flood list, nothing of h1 changed hands.
     const during = await world();
@@ -205,11 +212,7 @@ describe('REFER recovery after the tenant proxy running it is killed', () => {
   it('(a) killed halfway through the switch (one of two sessions is h4\'s): the undo brings it back', async () => {
     const tpA = await handOver('tp-a1', 'switch:first-transfer');
     const before = await world();
-    const r = await agents.h1!.call<{ status: number; reason: string; body: { referId: string } }>('refer', { to: 'h4' });
-    expect(r.status, r.reason).toBe(202);
-    const { referId } = r.body;
-    referIds.push(referId);
-    await expect.poll(() => held(tpA)?.phase, { timeout: 30_000 }).toBe('switch:first-transfer');
+    const referId = await startMove(tpA, 'switch:first-transfer');
     const during = await world();
     const [first, second] = [...h1Calls].sort();
     expect(during.sessions[first!]).toMatchObject({ nve: 'h4', answer: { vtep: H4.vtep } });

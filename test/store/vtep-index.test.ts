@@ -8,6 +8,7 @@ import { NveStore } from '../../src/store/nve-store.ts';
 import { TxRunner } from '../../src/store/redis-tx.ts';
 import { INDEX_BUILT, rebuildVtepIndex, vtepIndexFromHashes, vtepKey } from '../../src/store/vtep-owners.ts';
 import { testRedis, type TestRedis } from '../support/redis.ts';
+import { rejection } from '../support/rejection.ts';
 
 let t: TestRedis;
 let store: InventoryStore;
@@ -40,19 +41,9 @@ async function expectExact(): Promise<void> {
   expect(await t.redis.hexists(t.k.vtepIndex, INDEX_BUILT)).toBe(1);
 }
 
-async function messageOf(p: Promise<unknown>): Promise<string> {
-  return p.then(
-    () => 'ok',
-    (e: unknown) => (e as Error).message,
-  );
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  return p.then(
-    () => 'ok',
-    (e: unknown) => (e instanceof NvoError ? e.code : String(e)),
-  );
-}
+/** The stable code a refused write's NvoError carries; the test fails if the write succeeds. */
+const codeOf = async (p: Promise<unknown>): Promise<string> => (await rejection(p, NvoError)).code;
+const messageOf = async (p: Promise<unknown>): Promise<string> => (await rejection(p, NvoError)).message;
 
 async function basePod(): Promise<void> {
   await store.create('device', device('t1', 'tor', '203.0.113.11'));

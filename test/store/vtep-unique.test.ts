@@ -9,6 +9,7 @@ import { NveStore } from '../../src/store/nve-store.ts';
 import { connectRedis } from '../../src/store/redis.ts';
 import { INDEX_BUILT, vtepIndexFromHashes, vtepKey } from '../../src/store/vtep-owners.ts';
 import { testRedis, type TestRedis } from '../support/redis.ts';
+import { rejection } from '../support/rejection.ts';
 
 let t: TestRedis;
 let store: InventoryStore;
@@ -32,14 +33,10 @@ const hnve = (id: string, vtep: string) => ({ id, pod: 'pod1', vtep, secret: SEC
 
 async function conflictOf(fn: () => Promise<unknown>): Promise<NvoError> {
   const before = await t.snapshot();
-  const err = await fn().then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(NvoError);
-  expect((err as NvoError).code).toBe('conflict');
+  const err = await rejection(fn(), NvoError);
+  expect(err.code).toBe('conflict');
   expect(await t.snapshot()).toBe(before);
-  return err as NvoError;
+  return err;
 }
 
 describe('VTEP uniqueness', () => {

@@ -1,5 +1,6 @@
 // GET a /metrics endpoint and parse it with prometheus_client's own text parser (python3-prometheus-client,
-// an independent reader of the exposition format): every sample by name, with its labels.
+// an independent reader of the exposition format): every sample by name, with its labels. And, for
+// tests in the same process as the metric, a prom-client metric's value read directly.
 import { execFile } from 'node:child_process';
 import { expect } from 'vitest';
 
@@ -35,3 +36,9 @@ export async function scrape(url: string, init?: RequestInit): Promise<Samples> 
 /** The value of the sample `name` whose labels include `labels`, or undefined. */
 export const sample = (s: Samples, name: string, labels: Record<string, string> = {}): number | undefined =>
   s[name]?.find(([l]) => Object.entries(labels).every(([k, v]) => l[k] === v))?.[1];
+
+/** A prom-client counter's value summed over the series whose labels include `labels`; 0 when none has. */
+export async function counterValue(c: { get(): Promise<{ values: { labels: object; value: number }[] }> }, labels: Record<string, string>): Promise<number> {
+  const v = (await c.get()).values.filter((x) => Object.entries(labels).every(([k, want]) => (x.labels as Record<string, unknown>)[k] === want));
+  return v.reduce((n, x) => n + x.value, 0);
+}
