@@ -121,14 +121,19 @@ describe('XMPP driver and gateway agents', () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     const seen: Array<{ inFlight: number }> = [];
-    let answeredLate = false;
+    let pushId = '';
     gw5.middleware.use(async (ctx: unknown, next: () => Promise<unknown>) => {
       const { stanza } = ctx as { stanza: Element };
       if (stanza.name !== 'iq' || stanza.attrs.type !== 'set') return next();
       seen.push({ inFlight: slow.inFlight });
+      pushId = stanza.attrs.id as string;
       await held;
-      answeredLate = true;
       return xml('applied', { xmlns: 'urn:nvo:push:1', revision: '1' });
+    });
+    // What gw5 put on the wire: the late answer must really leave it, with the push's id.
+    const lateResults: string[] = [];
+    gw5.on('send', (el: Element) => {
+      if (el.name === 'iq' && el.attrs.type === 'result' && el.getChild('applied')) lateResults.push(el.attrs.id as string);
     });
     await slow.start();
     await gw5.start();
@@ -143,8 +148,14 @@ describe('XMPP driver and gateway agents', () => {
       expect(await store.status('gw5')).toMatchObject({ syncState: 'pending', appliedRevision: 0 });
       // The answer that comes after the deadline matches nothing: dropped, not taken as an acknowledgement.
       release();
-      await waitFor('the late answer to be sent', () => answeredLate);
-      await new Promise((r) => setTimeout(r, 200));
+      await waitFor('the late answer to be sent', () => lateResults.length > 0);
+      expect(lateResults).toEqual([pushId]);
+      // Then a query of gw5's own to the driver's session: the server delivers stanzas between two
+      // entities in order (RFC 6120 §10.1), so once its answer is back the late result reached the
+      // driver's connection, and went through its handler, before it. (The driver answers an IQ it
+      // has no handler for with service-unavailable, RFC 6120 §8.2.3.)
+      const probe = await gw5.iqCaller.request(xml('iq', { type: 'get', to: slow.jid! }, xml('query', { xmlns: 'urn:nvo:test:probe' })), 15_000).catch((e: unknown) => e);
+      expect((probe as { condition?: string }).condition).toBe('service-unavailable');
       expect(slow.inFlight).toBe(0);
       expect(slow.ignoredReplies).toBe(0);
       expect((await store.status('gw5')).appliedRevision).toBe(0);
