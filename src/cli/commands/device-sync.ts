@@ -28,8 +28,10 @@ export function registerDeviceSync(program: Command, ctx: CliContext): void {
         // The job's failed attempts so far; each is said on stderr while the worker retries.
         let attempts = 0;
         for (;;) {
+          // The state first, then the job: a job read before it failed (or completed) has no reason (or
+          // return value) yet, though the state read after it says it is done.
+          const state = await p.queue.getJobState(jobId);
           const job = await p.queue.getJob(jobId);
-          const state = job ? await job.getState() : 'unknown';
           if (job && state === 'completed') {
             const r = job.returnvalue as { revision: number; commits: number; drift: boolean; refused: string[] };
             const status = await p.store.status(id);
